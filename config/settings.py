@@ -1,0 +1,75 @@
+"""Every setting of the ingester and the service, read from the environment (or a `.env` file).
+
+Names are the upper-case field names (`CHROMA_HOST`, `EMBEDDER_BACKEND`, `LLM_BACKEND`, ...), so a
+docker-compose file or a shell sets them directly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration shared by `python -m ingest` and the FastAPI service."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Where the articles and the embedded Chroma database live.
+    data_dir: Path = PROJECT_ROOT / "data" / "articles"
+    chroma_path: Path = PROJECT_ROOT / "data" / "chroma"
+    # Set CHROMA_HOST to use a Chroma server instead of the on-disk database.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = Field("articles", min_length=3, max_length=63)
+
+    # Embedder: the bundled multilingual USE v3 by default; sentence-transformers takes any
+    # model name or local path.
+    embedder_backend: Literal["use", "sentence-transformers"] = "use"
+    embedder_model: str = ""
+    embedder_threads: int = 2
+
+    # Chunking, in tokens of llama-index's default tokenizer.
+    chunk_size: int = Field(200, ge=32, le=2048)
+    chunk_overlap: int = Field(40, ge=0)
+
+    # Retrieval and answering.
+    default_top_k: int = Field(5, ge=1, le=20)
+    max_top_k: int = Field(20, ge=1, le=100)
+    max_question_chars: int = Field(1000, ge=10)
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    # Below this evidence score the service says the articles do not answer.
+    abstain_threshold: float = Field(0.30, ge=0, le=1)
+    max_answer_sentences: int = Field(2, ge=1, le=5)
+
+    llm_backend: Literal["extractive"] = "extractive"
+
+    @model_validator(mode="after")
+    def _check_invariants(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than CHUNK_SIZE "
+                f"({self.chunk_size})"
+            )
+        if self.embedder_backend == "sentence-transformers" and not self.embedder_model:
+            raise ValueError(
+                "EMBEDDER_BACKEND=sentence-transformers needs EMBEDDER_MODEL "
+                "(a model name or a local path)"
+            )
+        if self.default_top_k > self.max_top_k:
+            raise ValueError("DEFAULT_TOP_K must not exceed MAX_TOP_K")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,108 @@
+"""The ingest pipeline: read, clean, chunk, embed and write each document.
+
+A document is identified by its file name (`doc_id`), and its version by a hash of its bytes and of
+the settings that shape its chunks: the same file twice is skipped, a changed file replaces its
+old chunks, and changing CHUNK_SIZE re-ingests everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config import Settings
+from ingest.chunking import chunk_document
+from ingest.cleaning import clean
+from ingest.readers import RawDocument, UnreadableFile, discover, read_document
+from vectorstore import ChromaStore, DocumentMeta, Embedder
+
+# Bump when cleaning or chunking changes, so that stored documents are re-ingested.
+PIPELINE_VERSION = "1"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def documents(self) -> int:
+        return len(self.added) + len(self.replaced) + len(self.unchanged)
+
+    def summary(self) -> str:
+        return (
+            f"{self.documents} documents ({len(self.added)} added, {len(self.replaced)} replaced, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped), "
+            f"{self.chunks} chunks written in {self.seconds:.1f} s"
+        )
+
+
+def doc_id_for(path: Path) -> str:
+    """A stable id from the file name: the same file keeps its id across versions."""
+    return re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-") or "document"
+
+
+def version_hash(raw: RawDocument, settings: Settings) -> str:
+    shape = f"{PIPELINE_VERSION}:{settings.chunk_size}:{settings.chunk_overlap}:{raw.raw_hash}"
+    return hashlib.sha256(shape.encode()).hexdigest()[:16]
+
+
+def ingest_document(raw: RawDocument, store: ChromaStore, embedder: Embedder,
+                    settings: Settings, report: IngestReport) -> None:
+    """Ingest one read document into the store, recording the outcome in the report."""
+    doc_id = doc_id_for(raw.path)
+    content_hash = version_hash(raw, settings)
+    stored_hash = store.content_hash(doc_id)
+    if stored_hash == content_hash:
+        report.unchanged.append(doc_id)
+        return
+    cleaned = clean(raw.text)
+    if not cleaned.text:
+        report.skipped.append((str(raw.path), "no article text left after cleaning"))
+        return
+    meta = DocumentMeta(doc_id=doc_id, title=cleaned.title, source=raw.path.name,
+                        date=cleaned.date, sources=tuple(cleaned.sources),
+                        content_hash=content_hash)
+    chunks, sentences = chunk_document(cleaned.text, meta, settings.chunk_size,
+                                       settings.chunk_overlap)
+    chunk_vectors = embedder.embed([c.text for c in chunks])
+    # Overlapping chunks share sentences: embed each distinct sentence once.
+    distinct = sorted({(s.start, s.end) for s in sentences})
+    position = {span: i for i, span in enumerate(distinct)}
+    unique_vectors = embedder.embed([cleaned.text[s:e] for s, e in distinct])
+    sentence_vectors = unique_vectors[[position[(s.start, s.end)] for s in sentences]]
+    store.replace_document(doc_id, chunks, chunk_vectors, sentences, sentence_vectors)
+    (report.replaced if stored_hash else report.added).append(doc_id)
+    report.chunks += len(chunks)
+
+
+def ingest_paths(
+    paths: Iterable[Path],
+    store: ChromaStore,
+    embedder: Embedder,
+    settings: Settings,
+    on_progress: Callable[[Iterable[Path]], Iterable[Path]] = lambda files: files,
+) -> IngestReport:
+    """Ingest files and folders; unreadable files are reported and skipped, the rest goes on."""
+    started = time.perf_counter()
+    files, skipped = discover(paths)
+    report = IngestReport(skipped=[(str(p), why) for p, why in skipped])
+    for path in on_progress(files):
+        try:
+            raw = read_document(path)
+        except UnreadableFile as exc:
+            report.skipped.append((str(path), str(exc)))
+            continue
+        ingest_document(raw, store, embedder, settings, report)
+    report.seconds = time.perf_counter() - started
+    return report

