@@ -40,9 +40,6 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0)
 
     # Retrieval and answering.
-    default_top_k: int = Field(5, ge=1, le=20)
-    max_top_k: int = Field(20, ge=1, le=100)
-    max_question_chars: int = Field(1000, ge=10)
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(1.0, ge=0)
@@ -64,8 +61,6 @@ class Settings(BaseSettings):
                 "EMBEDDER_BACKEND=sentence-transformers needs EMBEDDER_MODEL "
                 "(a model name or a local path)"
             )
-        if self.default_top_k > self.max_top_k:
-            raise ValueError("DEFAULT_TOP_K must not exceed MAX_TOP_K")
         return self
 
 

@@ -22,10 +22,17 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m ingest",
         description="Clean, chunk and embed articles (.txt, .md, .html) into Chroma.",
     )
-    parser.add_argument("paths", nargs="*", type=Path,
-                        help="files or folders (default: DATA_DIR, the shipped sample articles)")
-    parser.add_argument("--reset", action="store_true",
-                        help="empty the collection first (needed to switch embedders)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="files or folders (default: DATA_DIR, the shipped sample articles)",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="empty the collection first (needed to switch embedders)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     args = parser.parse_args(argv)
     try:
@@ -35,8 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.reset:
             store.reset()
         paths = args.paths or [settings.data_dir]
-        report = ingest_paths(paths, store, embedder, settings,
-                              on_progress=_progress_quiet if args.quiet else _progress)
+        report = ingest_paths(
+            paths,
+            store,
+            embedder,
+            settings,
+            on_progress=_progress_quiet if args.quiet else _progress,
+        )
     except ValidationError as exc:
         print(f"ingest: invalid settings: {exc.errors()[0]['msg']}", file=sys.stderr)
         return 2

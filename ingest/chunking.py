@@ -38,7 +38,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans.append((start, end))
             start = end
         spans.append((start, line.end()))
-    return [(s + _lead(text, s, e), e) for s, e in spans if len(text[s:e].strip()) >= _MIN_SENTENCE_CHARS]
+    return [
+        (s + _lead(text, s, e), e)
+        for s, e in spans
+        if len(text[s:e].strip()) >= _MIN_SENTENCE_CHARS
+    ]
 
 
 def _lead(text: str, start: int, end: int) -> int:
@@ -56,20 +60,34 @@ def chunk_document(
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
     for index, node in enumerate(nodes):
-        start, end = _node_span(text, node.get_content(), node.start_char_idx)
-        chunk = Chunk(id=f"{doc.doc_id}:{doc.content_hash[:12]}:{index}", doc=doc,
-                      text=text[start:end], start=start, end=end, index=index)
+        start, end = _node_span(text, node.get_content(), getattr(node, "start_char_idx", None))
+        chunk = Chunk(
+            id=f"{doc.doc_id}:{doc.content_hash[:12]}:{index}",
+            doc=doc,
+            text=text[start:end],
+            start=start,
+            end=end,
+            index=index,
+        )
         chunks.append(chunk)
         for k, (s, e) in enumerate(_within(spans, start, end)):
-            sentences.append(Sentence(id=f"{chunk.id}:{k}", doc_id=doc.doc_id, chunk_id=chunk.id,
-                                      text=text[s:e], start=s, end=e,
-                                      content_hash=doc.content_hash))
+            sentences.append(
+                Sentence(
+                    id=f"{chunk.id}:{k}",
+                    doc_id=doc.doc_id,
+                    chunk_id=chunk.id,
+                    text=text[s:e],
+                    start=s,
+                    end=e,
+                    content_hash=doc.content_hash,
+                )
+            )
     return chunks, sentences
 
 
 def _node_span(text: str, content: str, hint: int | None) -> tuple[int, int]:
     """Where a node's text stands in the document (the parser's own offset when it is right)."""
-    if hint is not None and text[hint:hint + len(content)] == content:
+    if hint is not None and text[hint : hint + len(content)] == content:
         return hint, hint + len(content)
     found = text.find(content, max(0, (hint or 0) - len(content)))
     if found < 0:

@@ -65,12 +65,30 @@ _COMMENT_PROMPT = re.compile(
 
 _SOURCE_LINE = re.compile(r"^sources?\s*:\s*(.+)$", _I)
 _DATE_PREFIX = re.compile(r"^\s*date\s*:?\s*(\d{4}-\d{2}(?:-\d{2})?)\b\s*", _I)
-_MONTHS = {m: i for i, m in enumerate(
-    ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-     "octobre", "novembre", "décembre"], start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ],
+        start=1,
+    )
+}
 _DATE_LINE = re.compile(
     r"^(?:publi[ée](?:\s+le)?|mis à jour(?:\s+le)?|le|date)\s*:?\s*(\d{1,2})(?:er)?\s+("
-    + "|".join(_MONTHS) + r")\s+(\d{4}).{0,40}$",
+    + "|".join(_MONTHS)
+    + r")\s+(\d{4}).{0,40}$",
     _I,
 )
 
@@ -106,11 +124,11 @@ def _is_navigation(line: str, prev: str, nxt: str) -> bool:
 
 def _extract_date(lines: list[str]) -> tuple[str, list[str]]:
     if lines and (m := _DATE_PREFIX.match(lines[0])):
-        return m.group(1), [lines[0][m.end():], *lines[1:]]
+        return m.group(1), [lines[0][m.end() :], *lines[1:]]
     for i, line in enumerate(lines[:8]):
         if m := _DATE_LINE.match(line):
             day, month, year = int(m.group(1)), _MONTHS[m.group(2).lower()], m.group(3)
-            return f"{year}-{month:02d}-{day:02d}", lines[:i] + lines[i + 1:]
+            return f"{year}-{month:02d}-{day:02d}", lines[:i] + lines[i + 1 :]
     return "", lines
 
 
@@ -144,7 +162,11 @@ def clean(raw: str) -> CleanDocument:
         if ends_article and body_chars >= _BODY_BEFORE_FOOTER:
             dropped.extend(line for line in lines[i:] if line)
             break
-        if _FURNITURE.match(line) or _is_navigation(line, prev, nxt) or (len(key) > 3 and key in seen):
+        if (
+            _FURNITURE.match(line)
+            or _is_navigation(line, prev, nxt)
+            or (len(key) > 3 and key in seen)
+        ):
             dropped.append(line)
             continue
         if m := _SOURCE_LINE.match(line):
@@ -159,8 +181,9 @@ def clean(raw: str) -> CleanDocument:
         kept.append(line)
         body_chars += len(line)
     text = "\n".join(kept).strip()
-    return CleanDocument(text=text, title=_title_of(text), date=date, sources=sources,
-                         dropped=dropped)
+    return CleanDocument(
+        text=text, title=_title_of(text), date=date, sources=sources, dropped=dropped
+    )
 
 
 def _key(line: str) -> str:

@@ -57,8 +57,13 @@ def version_hash(raw: RawDocument, settings: Settings) -> str:
     return hashlib.sha256(shape.encode()).hexdigest()[:16]
 
 
-def ingest_document(raw: RawDocument, store: ChromaStore, embedder: Embedder,
-                    settings: Settings, report: IngestReport) -> None:
+def ingest_document(
+    raw: RawDocument,
+    store: ChromaStore,
+    embedder: Embedder,
+    settings: Settings,
+    report: IngestReport,
+) -> None:
     """Ingest one read document into the store, recording the outcome in the report."""
     doc_id = doc_id_for(raw.path)
     content_hash = version_hash(raw, settings)
@@ -70,11 +75,17 @@ def ingest_document(raw: RawDocument, store: ChromaStore, embedder: Embedder,
     if not cleaned.text:
         report.skipped.append((str(raw.path), "no article text left after cleaning"))
         return
-    meta = DocumentMeta(doc_id=doc_id, title=cleaned.title, source=raw.path.name,
-                        date=cleaned.date, sources=tuple(cleaned.sources),
-                        content_hash=content_hash)
-    chunks, sentences = chunk_document(cleaned.text, meta, settings.chunk_size,
-                                       settings.chunk_overlap)
+    meta = DocumentMeta(
+        doc_id=doc_id,
+        title=cleaned.title,
+        source=raw.path.name,
+        date=cleaned.date,
+        sources=tuple(cleaned.sources),
+        content_hash=content_hash,
+    )
+    chunks, sentences = chunk_document(
+        cleaned.text, meta, settings.chunk_size, settings.chunk_overlap
+    )
     chunk_vectors = embedder.embed([c.text for c in chunks])
     # Overlapping chunks share sentences: embed each distinct sentence once.
     distinct = sorted({(s.start, s.end) for s in sentences})
@@ -91,7 +102,7 @@ def ingest_paths(
     store: ChromaStore,
     embedder: Embedder,
     settings: Settings,
-    on_progress: Callable[[Iterable[Path]], Iterable[Path]] = lambda files: files,
+    on_progress: Callable[[list[Path]], Iterable[Path]] = lambda files: files,
 ) -> IngestReport:
     """Ingest files and folders; unreadable files are reported and skipped, the rest goes on."""
     started = time.perf_counter()

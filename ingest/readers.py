@@ -30,14 +30,20 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
     for path in paths:
         if path.is_dir():
             files.extend(
-                p for p in sorted(path.rglob("*"))
+                p
+                for p in sorted(path.rglob("*"))
                 if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
             )
         elif not path.exists():
             skipped.append((path, "no such file or folder"))
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append((path, f"unsupported type {path.suffix or '(none)'}; "
-                                  f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
+            skipped.append(
+                (
+                    path,
+                    f"unsupported type {path.suffix or '(none)'}; "
+                    f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+                )
+            )
         else:
             files.append(path)
     return files, skipped
@@ -49,8 +55,9 @@ def read_document(path: Path) -> RawDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    return RawDocument(path, decode_text(data, path.suffix.lower(), str(path)),
-                       hashlib.sha256(data).hexdigest())
+    return RawDocument(
+        path, decode_text(data, path.suffix.lower(), str(path)), hashlib.sha256(data).hexdigest()
+    )
 
 
 def decode_text(data: bytes, suffix: str, name: str) -> str:
@@ -73,11 +80,47 @@ def decode_text(data: bytes, suffix: str, name: str) -> str:
 class _TextExtractor(HTMLParser):
     """Collects the visible text of a page, one block element per line."""
 
-    _SKIP = {"script", "style", "noscript", "nav", "footer", "aside", "form", "iframe", "svg",
-             "button", "template", "head"}
-    _BLOCK = {"p", "div", "section", "article", "header", "h1", "h2", "h3", "h4", "h5", "h6",
-              "li", "ul", "ol", "br", "tr", "table", "blockquote", "pre", "figure", "figcaption",
-              "main", "dd", "dt", "hr"}
+    _SKIP = {
+        "script",
+        "style",
+        "noscript",
+        "nav",
+        "footer",
+        "aside",
+        "form",
+        "iframe",
+        "svg",
+        "button",
+        "template",
+        "head",
+    }
+    _BLOCK = {
+        "p",
+        "div",
+        "section",
+        "article",
+        "header",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "ul",
+        "ol",
+        "br",
+        "tr",
+        "table",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "main",
+        "dd",
+        "dt",
+        "hr",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -106,18 +149,20 @@ def html_to_text(html: str) -> str:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
+    lines = (
+        re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n")
+    )
     return "\n".join(line for line in lines if line)
 
 
 _MD_RULES = [
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), ""),          # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),         # links keep their text
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),          # heading marks
-    (re.compile(r"^\s{0,3}>\s?", re.M), ""),               # block quotes
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),              # bold
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), ""),  # images
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
+    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),  # heading marks
+    (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # block quotes
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
     (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italics
-    (re.compile(r"^\s*```.*$", re.M), ""),                 # code fences
+    (re.compile(r"^\s*```.*$", re.M), ""),  # code fences
 ]
 
 

@@ -122,22 +122,41 @@ class ChromaStore:
         place: until the last step, a reader sees a complete version.
         """
         with _unavailable_as_503("write"):
-            self._add(self._cols.chunks, [c.id for c in chunks], chunk_vectors,
-                      [c.text for c in chunks], [c.metadata() for c in chunks])
-            self._add(self._cols.sentences, [s.id for s in sentences], sentence_vectors,
-                      [s.text for s in sentences], [s.metadata() for s in sentences])
+            self._add(
+                self._cols.chunks,
+                [c.id for c in chunks],
+                chunk_vectors,
+                [c.text for c in chunks],
+                [c.metadata() for c in chunks],
+            )
+            self._add(
+                self._cols.sentences,
+                [s.id for s in sentences],
+                sentence_vectors,
+                [s.text for s in sentences],
+                [s.metadata() for s in sentences],
+            )
             new_hash = chunks[0].content_hash if chunks else ""
             stale = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": new_hash}}]}
             self._cols.chunks.delete(where=stale)
             self._cols.sentences.delete(where=stale)
 
     @staticmethod
-    def _add(collection: Any, ids: list[str], vectors: np.ndarray, texts: list[str],
-             metadatas: list[dict[str, Any]]) -> None:
+    def _add(
+        collection: Any,
+        ids: list[str],
+        vectors: np.ndarray,
+        texts: list[str],
+        metadatas: list[dict[str, Any]],
+    ) -> None:
         for i in range(0, len(ids), _WRITE_BATCH):
             part = slice(i, i + _WRITE_BATCH)
-            collection.upsert(ids=ids[part], embeddings=vectors[part], documents=texts[part],
-                              metadatas=metadatas[part])
+            collection.upsert(
+                ids=ids[part],
+                embeddings=vectors[part],
+                documents=texts[part],
+                metadatas=metadatas[part],
+            )
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document's chunks and sentences; DocumentNotFound if there are none."""
@@ -156,13 +175,18 @@ class ChromaStore:
             if count == 0:
                 return []
             got = self._cols.chunks.query(
-                query_embeddings=[vector], n_results=min(top_k, count),
+                query_embeddings=[vector],
+                n_results=min(top_k, count),
                 include=["documents", "metadatas", "distances"],
             )
         return [
             ChunkHit(chunk=Chunk.from_record(cid, text, meta), score=1.0 - float(dist))
             for cid, text, meta, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
+                strict=True,
             )
         ]
 
@@ -172,7 +196,7 @@ class ChromaStore:
             got = self._cols.chunks.get(include=["documents", "metadatas"])
         return [
             Chunk.from_record(cid, text, meta)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
 
     def sentences_of(self, chunk_ids: Sequence[str]) -> tuple[list[Sentence], np.ndarray]:
@@ -186,10 +210,12 @@ class ChromaStore:
             )
         sentences = [
             Sentence.from_record(sid, text, meta)
-            for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+            for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        order = sorted(range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].start))
+        order = sorted(
+            range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].start)
+        )
         return [sentences[i] for i in order], vectors[order] if order else vectors
 
     def documents(self) -> list[DocumentInfo]:

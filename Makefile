@@ -1,0 +1,37 @@
+# make run   - install into .venv, ingest data/articles, serve on $(HOST):$(PORT)
+# make test  - install into .venv and run the test suite
+# make lint  - ruff and mypy
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run ingest serve test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[st,dev]'
+	touch $(STAMP)
+
+ingest: $(STAMP)
+	$(BIN)/python -m ingest
+
+serve: $(STAMP)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+run: ingest serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) data/chroma .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""Request dependencies: the components the lifespan built, read from `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.services.answering import Generator
+from app.services.retriever import HybridRetriever
+from config import Settings
+from vectorstore import ChromaStore, Embedder
+
+
+@dataclass
+class Components:
+    """Everything loaded once at start-up and shared by all requests."""
+
+    settings: Settings
+    embedder: Embedder
+    store: ChromaStore
+    retriever: HybridRetriever
+    generator: Generator
+
+
+def get_components(request: Request) -> Components:
+    components: Components = request.app.state.components
+    return components
+
+
+ComponentsDep = Annotated[Components, Depends(get_components)]

@@ -1,0 +1,70 @@
+"""One error shape everywhere: `{"error": <kind>, "message": <sentence>}`, from these handlers.
+
+Errors the services raise (`vectorstore.errors.ServiceError` and subclasses) carry their own
+status; validation errors become 422 with the offending field named; anything else is logged with
+its traceback and answered 500 without one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.schemas import ErrorResponse
+from vectorstore import ServiceError
+
+log = logging.getLogger("app.errors")
+
+
+def _error(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": kind, "message": message})
+
+
+def _field(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts) or "body"
+
+
+async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return _error(exc.status_code, type(exc).__name__, exc.message)
+
+
+async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        "body: not valid JSON"
+        if e["type"] == "json_invalid"
+        else f"{_field(tuple(e['loc']))}: {e['msg']}"
+        for e in exc.errors()
+    ]
+    return _error(422, "ValidationError", "; ".join(problems))
+
+
+async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return _error(exc.status_code, "HTTPError", str(exc.detail))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(500, "InternalError", "the service failed to handle this request")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    409: {"description": "The collection was filled by another embedder", "model": ErrorResponse},
+    422: {"description": "Invalid request", "model": ErrorResponse},
+    503: {"description": "The vector store is unreachable", "model": ErrorResponse},
+}

@@ -1,0 +1,57 @@
+"""`create_app()`: the FastAPI service, with its components opened once in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import errors
+from app.deps import Components
+from app.routers import ask, documents, health, search
+from app.services.answering import ExtractiveGenerator
+from app.services.retriever import HybridRetriever
+from config import Settings, get_settings
+from vectorstore import ChromaStore, make_embedder
+
+log = logging.getLogger("app")
+
+
+def build_components(settings: Settings) -> Components:
+    """Load the embedder, open the store and build the retriever and the answering backend."""
+    embedder = make_embedder(settings)
+    store = ChromaStore.from_settings(settings, embedder.fingerprint)
+    retriever = HybridRetriever(store, embedder, settings)
+    generator = ExtractiveGenerator(retriever, settings)
+    return Components(settings, embedder, store, retriever, generator)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service; `settings` default to the environment's."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        components = build_components(settings)
+        log.info(
+            "ready: %d chunks, embedder %s, backend %s",
+            components.store.count(),
+            components.embedder.fingerprint,
+            components.generator.name,
+        )
+        app.state.components = components
+        yield
+
+    app = FastAPI(
+        title="Cited answers over news articles",
+        description="Ask questions in French or English; every answer cites the passages it "
+        "rests on, or says that the articles do not answer.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in (search.router, ask.router, documents.router, health.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,5 @@
+"""The ASGI entry point: `uvicorn app.main:app`."""
+
+from app.factory import create_app
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""HTTP routes, thin: each validates, calls a service, and shapes the response."""

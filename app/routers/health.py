@@ -1,0 +1,24 @@
+"""`GET /health`: ready once the store and the embedder are loaded and the store answers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import ComponentsDep
+from app.errors import ERROR_RESPONSES
+from app.schemas import HealthResponse
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/health", response_model=HealthResponse, responses=ERROR_RESPONSES)
+def health(components: ComponentsDep) -> HealthResponse:
+    """200 when the service can answer; 503 when the vector store cannot be reached."""
+    snapshot = components.retriever.snapshot
+    return HealthResponse(
+        status="ready",
+        documents=len({c.doc_id for c in snapshot.chunks}),
+        chunks=components.store.count(),
+        embedder=components.embedder.fingerprint,
+        backend=components.generator.name,
+    )

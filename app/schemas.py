@@ -1,0 +1,119 @@
+"""Request and response bodies of the REST API, which the widget and the eval script rely on."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUERY_CHARS = 1000
+MAX_TOP_K = 20
+EXAMPLE_QUESTION_FR = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must contain text, not only spaces")
+    return value
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"query": "offre de Musk", "top_k": 3}]}
+    )
+
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description=f"What to look for, 1 to {MAX_QUERY_CHARS} characters.",
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description=f"How many passages, 1 to {MAX_TOP_K}.")
+
+    _strip = field_validator("query")(_not_blank)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"question": EXAMPLE_QUESTION_FR},
+                {"question": "How much did Elon Musk offer to take control of OpenAI?", "top_k": 5},
+            ]
+        }
+    )
+
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description=f"A question in French or English, 1 to {MAX_QUERY_CHARS} characters.",
+    )
+    top_k: int = Field(
+        5,
+        ge=1,
+        le=MAX_TOP_K,
+        description=f"How many passages to draw the answer from, 1 to {MAX_TOP_K}.",
+    )
+
+    _strip = field_validator("question")(_not_blank)
+
+
+class Passage(BaseModel):
+    """A chunk of an article; `start`/`end` are offsets into the article's clean text."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    source: str
+    date: str = Field(description="The article's date when it gives one, else empty.")
+    text: str
+    start: int
+    end: int
+    score: float = Field(description="Relevance, higher is better.")
+
+
+class SearchResponse(BaseModel):
+    results: list[Passage]
+
+
+class Citation(Passage):
+    """The sentence a claim rests on (`text`, `start`, `end`) and the passage it stands in."""
+
+    marker: int = Field(description="The number written as [n] in the answer.")
+    passage: str = Field(description="The whole retrieved passage holding the cited sentence.")
+    passage_start: int
+    passage_end: int
+
+
+class AskResponse(BaseModel):
+    answer: str
+    language: Literal["fr", "en"]
+    abstained: bool
+    citations: list[Citation]
+    backend: str
+
+
+class DocumentItem(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    sources: list[str] = Field(description='Sources the article names ("Source : ...").')
+    chunks: int
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentItem]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ready"]
+    documents: int
+    chunks: int
+    embedder: str
+    backend: str
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="The kind of error, e.g. ValidationError, StoreUnavailable.")
+    message: str = Field(description="What went wrong, in a sentence.")

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from ingest.chunking import chunk_document, sentence_spans
+from ingest.cleaning import clean
+from tests.conftest import ARTICLES
+from vectorstore import DocumentMeta
+
+
+def test_sentences_split_on_end_marks_not_on_initials_or_abbreviations() -> None:
+    text = "M. Dupont a parlé. Il a dit « oui ». J. R. R. Tolkien aussi !\nUn titre"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "M. Dupont a parlé.",
+        "Il a dit « oui ».",
+        "J. R. R. Tolkien aussi !",
+        "Un titre",
+    ]
+
+
+def test_chunks_and_sentences_carry_exact_offsets_into_the_clean_text() -> None:
+    for path in sorted(ARTICLES.glob("*.txt")):
+        doc = clean(path.read_text(encoding="utf-8"))
+        meta = DocumentMeta(
+            doc_id=path.stem, title=doc.title, source=path.name, content_hash="0123456789abcdef"
+        )
+        chunks, sentences = chunk_document(doc.text, meta, chunk_size=200, chunk_overlap=40)
+        assert len(chunks) >= 5
+        assert all(doc.text[c.start : c.end] == c.text for c in chunks)
+        assert all(doc.text[s.start : s.end] == s.text for s in sentences)
+        spans = {c.id: (c.start, c.end) for c in chunks}
+        assert all(
+            spans[s.chunk_id][0] <= s.start < s.end <= spans[s.chunk_id][1] for s in sentences
+        )
+        # Every character of the text but the white space between chunks is in some chunk.
+        covered = sorted((c.start, c.end) for c in chunks)
+        assert covered[0][0] == 0 and covered[-1][1] == len(doc.text)
+        assert all(
+            not doc.text[a[1] : b[0]].strip() for a, b in zip(covered, covered[1:], strict=True)
+        )

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from ingest.__main__ import main
+from ingest.pipeline import ingest_paths
+from tests.conftest import ARTICLES
+from vectorstore import ChromaStore, Embedder
+
+
+def test_ingesting_twice_adds_nothing(
+    store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    first = ingest_paths([ARTICLES], store, embedder, settings)
+    count = store.count()
+    second = ingest_paths([ARTICLES], store, embedder, settings)
+    assert len(first.added) == 5 and first.chunks == count > 30
+    assert second.unchanged == first.added and second.chunks == 0
+    assert store.count() == count
+
+
+def test_a_changed_file_replaces_its_old_chunks(
+    tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    path = tmp_path / "note.txt"
+    path.write_text("Le premier texte parle de pommes. " * 40, encoding="utf-8")
+    ingest_paths([path], store, embedder, settings)
+    old = {c.id for c in store.all_chunks()}
+    path.write_text("Le second texte parle de poires. " * 10, encoding="utf-8")
+    report = ingest_paths([path], store, embedder, settings)
+    chunks = store.all_chunks()
+    assert report.replaced == ["note"]
+    assert not old & {c.id for c in chunks}
+    assert all("poires" in c.text and "pommes" not in c.text for c in chunks)
+    sentences, vectors = store.sentences_of([c.id for c in chunks])
+    assert sentences and all("poires" in s.text for s in sentences)
+    assert vectors.shape == (len(sentences), embedder.dimension)
+    assert [d.chunks for d in store.documents()] == [len(chunks)]
+
+
+def test_unreadable_files_are_skipped_and_the_rest_goes_on(
+    tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    shutil.copy(next(ARTICLES.glob("001_*.txt")), tmp_path)
+    (tmp_path / "broken.txt").write_bytes(b"caf\xe9 cr\xe8me")
+    report = ingest_paths([tmp_path], store, embedder, settings)
+    assert report.added == ["001_d494c912059ead2f"]
+    assert len(report.skipped) == 1 and "broken.txt: not valid UTF-8" in report.skipped[0][1]
+
+
+def test_no_chunk_holds_the_noise_of_the_scraped_pages(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    texts = [c.text for c in store.all_chunks()]
+    for noise in (
+        "Assurance-vie luxembourgeoise",
+        "Abonnez-vous",
+        "Partager cet article",
+        "Lire aussi",
+        "Retour de ping",
+        "Simseo",
+        "You've been subscribed",
+    ):
+        assert not any(noise in t for t in texts), noise
+
+
+def test_cli_ingests_and_summarises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHROMA_PATH", str(tmp_path / "chroma"))
+    monkeypatch.delenv("CHROMA_HOST", raising=False)
+    assert main(["--quiet", str(ARTICLES)]) == 0
+    assert main(["--quiet", str(ARTICLES), str(tmp_path / "missing.txt")]) == 0
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    assert lines[0].startswith("ingest: 5 documents (5 added, 0 replaced, 0 unchanged, 0 skipped)")
+    assert lines[1].startswith(
+        "ingest: 5 documents (0 added, 0 replaced, 5 unchanged, 1 skipped), 0 chunks written"
+    )
+    assert "missing.txt: no such file or folder" in out.err
+
+
+def test_cli_rejects_bad_settings_with_a_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHUNK_SIZE", "100")
+    monkeypatch.setenv("CHUNK_OVERLAP", "150")
+    assert main(["--quiet"]) == 2
+    assert "CHUNK_OVERLAP (150) must be smaller than CHUNK_SIZE (100)" in capsys.readouterr().err

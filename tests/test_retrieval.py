@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from app.services.bm25 import BM25Index
+from app.services.language import detect_language
+from app.services.tokens import tokenize
+
+
+def test_tokens_fold_accents_split_elisions_and_plurals() -> None:
+    assert tokenize("L’offre d'Élon aux États-Unis : 97 milliards") == [
+        "offre",
+        "elon",
+        "etat",
+        "unis",
+        "97",
+        "milliard",
+    ]
+
+
+def test_bm25_ranks_the_document_with_the_rare_term_first() -> None:
+    index = BM25Index(
+        ["Musk et Altman se disputent.", "Stargate coûte 500 milliards.", "Musk parle de Stargate."]
+    )
+    assert [i for i, _ in index.top("le projet Stargate de SoftBank", 3)] in ([1, 2], [2, 1])
+    assert index.top("tarte Tatin", 3) == []
+    scores = index.scores("Musk Stargate")
+    assert scores[2] > scores[0] and scores[2] > scores[1]
+
+
+def test_language_of_questions() -> None:
+    assert detect_language("Combien Elon Musk a-t-il proposé ?") == "fr"
+    assert detect_language("Qui dirige SoftBank ?") == "fr"
+    assert detect_language("Who runs SoftBank?") == "en"
+    assert detect_language("How much did Musk offer for OpenAI?") == "en"
+    assert detect_language("What did Altman say about Stargate?") == "en"
