@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from ingest.chunking import chunk_document, sentence_spans
 from ingest.cleaning import clean
 from tests.conftest import ARTICLES
@@ -33,6 +35,4 @@ def test_chunks_and_sentences_carry_exact_offsets_into_the_clean_text() -> None:
         # Every character of the text but the white space between chunks is in some chunk.
         covered = sorted((c.start, c.end) for c in chunks)
         assert covered[0][0] == 0 and covered[-1][1] == len(doc.text)
-        assert all(
-            not doc.text[a[1] : b[0]].strip() for a, b in zip(covered, covered[1:], strict=True)
-        )
+        assert all(not doc.text[a[1] : b[0]].strip() for a, b in itertools.pairwise(covered))
