@@ -1,0 +1,94 @@
+"""Does a cited passage support the claim it is attached to? (in the spirit of ALCE, Gao et al. 2023)
+
+An answer is cut into claims at its citation markers: the text before `[1]` is the claim `[1]`
+vouches for. Where a claim quotes ("« ... »", "“ ... ”"), the quotation is the claim and the words
+around it are attribution. A claim is supported by a cited text when
+
+- every number of the claim is in the cited text (a wrong figure is the commonest invention),
+- every name of the claim (a capitalised word inside a sentence) is in the cited text, and
+- its key terms are there (lexical coverage) or it says the same thing in other words, in either
+  language (cosine similarity with the multilingual embedder).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.services.tokens import fold, tokenize
+
+MARKERS = re.compile(r"\s*\[(\d+)\]")
+_QUOTED = re.compile(r"«\s*(.+?)\s*»|“(.+?)”|\"(.+?)\"", re.DOTALL)
+_NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
+_NAME = re.compile(r"(?<=[^.!?:«“\"\s]\s)([A-ZÀ-ÖØ-Þ][\w’'-]+)")
+
+COVERAGE_MIN = 0.6
+SIMILARITY_MIN = 0.55
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    markers: tuple[int, ...]
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """The answer's claims, each with the markers that follow it; trailing text has none."""
+    claims: list[Claim] = []
+    position = 0
+    for run in re.finditer(r"(?:\s*\[\d+\])+", answer):
+        text = answer[position : run.start()].strip()
+        markers = tuple(int(m) for m in MARKERS.findall(run.group()))
+        if text:
+            claims.append(Claim(_claim_text(text), markers))
+        elif claims:  # markers straight after markers: they vouch for the same claim
+            claims[-1] = Claim(claims[-1].text, claims[-1].markers + markers)
+        position = run.end()
+    rest = answer[position:].strip()
+    if tokenize(rest):
+        claims.append(Claim(_claim_text(rest), ()))
+    return claims
+
+
+def _claim_text(text: str) -> str:
+    quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
+    return " ".join(quoted) if quoted else text
+
+
+def _numbers(text: str) -> set[str]:
+    return {re.sub(r"[\s.,]", "", n) for n in _NUMBER.findall(text)}
+
+
+def _names(text: str) -> set[str]:
+    return {fold(n) for n in _NAME.findall(text)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    supported: bool
+    numbers_ok: bool
+    names_ok: bool
+    coverage: float
+    similarity: float
+
+
+def judge(claim: str, cited: Sequence[str], embed: Embed) -> Verdict:
+    """Whether the cited texts, together, support the claim."""
+    evidence = " ".join(cited)
+    numbers_ok = _numbers(claim) <= _numbers(evidence)
+    folded = fold(evidence)
+    names_ok = all(name in folded for name in _names(claim))
+    terms = set(tokenize(claim))
+    present = set(tokenize(evidence))
+    coverage = len(terms & present) / len(terms) if terms else 1.0
+    vectors = embed([claim, evidence])
+    similarity = float(vectors[0] @ vectors[1])
+    supported = (
+        numbers_ok and names_ok and (coverage >= COVERAGE_MIN or similarity >= SIMILARITY_MIN)
+    )
+    return Verdict(supported, numbers_ok, names_ok, round(coverage, 3), round(similarity, 3))
