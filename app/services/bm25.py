@@ -42,6 +42,15 @@ class BM25Index:
                 out[ids] += contrib
         return out
 
+    def known_share(self, query: str) -> float:
+        """Share of the query's terms that occur in the corpus: how much of it BM25 can see.
+
+        An English question over French articles shares only its names and numbers with them;
+        its BM25 ranking then rests on a few words and deserves less weight in the fusion.
+        """
+        terms = set(tokenize(query))
+        return sum(t in self.idf for t in terms) / len(terms) if terms else 0.0
+
     def top(self, query: str, n: int) -> list[tuple[int, float]]:
         """The n best (index, score) pairs with a score above zero, best first."""
         scores = self.scores(query)

@@ -13,21 +13,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.services.bm25 import BM25Index
+from app.services.bridge import VocabularyBridge
 from config import Settings
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The chunks of the corpus at one moment, with their lexical index."""
+    """The chunks of the corpus at one moment, with their lexical index and vocabulary bridge."""
 
     chunks: list[Chunk]
     by_id: dict[str, Chunk]
     bm25: BM25Index
-
-    @classmethod
-    def of(cls, chunks: list[Chunk]) -> Snapshot:
-        return cls(chunks, {c.id: c for c in chunks}, BM25Index([c.text for c in chunks]))
+    bridge: VocabularyBridge
 
 
 @dataclass(frozen=True)
@@ -46,32 +44,51 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._lock = threading.Lock()
-        self._snapshot = Snapshot.of(store.all_chunks())
+        self._word_vectors: dict[str, np.ndarray] = {}
+        self._snapshot = self._build_snapshot()
 
     @property
     def snapshot(self) -> Snapshot:
         return self._snapshot
 
+    def _build_snapshot(self) -> Snapshot:
+        chunks = self.store.all_chunks()
+        texts = [c.text for c in chunks]
+        bridge = VocabularyBridge(
+            texts, self.embedder, self.settings.bridge_threshold, self._word_vectors
+        )
+        return Snapshot(chunks, {c.id: c for c in chunks}, BM25Index(texts), bridge)
+
     def refresh(self) -> None:
-        """Rebuild the lexical index after the store changed."""
-        snapshot = Snapshot.of(self.store.all_chunks())
+        """Rebuild the lexical index after the store changed (known words are not re-embedded)."""
         with self._lock:
-            self._snapshot = snapshot
+            self._snapshot = self._build_snapshot()
 
     def retrieve(self, query: str, top_k: int) -> Retrieval:
         """The top_k chunks for a query, best first, scored by weighted reciprocal rank fusion."""
         snapshot = self._snapshot
-        vector = self.embedder.embed([query])[0]
+        settings = self.settings
+        foreign = snapshot.bridge.foreign_words(query)
+        vectors = self.embedder.embed_query([query, *foreign])
+        vector = vectors[0]
+        lexical_query = snapshot.bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)
         dense = self.store.query(vector, pool)
-        lexical = snapshot.bm25.top(query, pool)
-        k = self.settings.rrf_k
+        rankings = [
+            ([hit.chunk.id for hit in dense], settings.dense_weight),
+            (
+                _chunks_by_best_sentence(self.store.query_sentences(vector, 3 * pool)),
+                settings.sentence_weight,
+            ),
+            (
+                [snapshot.chunks[i].id for i, _ in snapshot.bm25.top(lexical_query, pool)],
+                settings.bm25_weight * snapshot.bm25.known_share(lexical_query),
+            ),
+        ]
         fused: dict[str, float] = {}
-        for rank, hit in enumerate(dense):
-            fused[hit.chunk.id] = self.settings.dense_weight / (k + rank + 1)
-        for rank, (index, _) in enumerate(lexical):
-            chunk_id = snapshot.chunks[index].id
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + self.settings.bm25_weight / (k + rank + 1)
+        for ranking, weight in rankings:
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (settings.rrf_k + rank + 1)
         chunks = {hit.chunk.id: hit.chunk for hit in dense}
         best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
         hits = [
@@ -80,3 +97,8 @@ class HybridRetriever:
             if cid in chunks or cid in snapshot.by_id
         ]
         return Retrieval(hits=hits, query_vector=vector)
+
+
+def _chunks_by_best_sentence(sentence_hits: list[tuple[str, float]]) -> list[str]:
+    """Chunk ids ranked by their best-matching sentence (hits arrive best first)."""
+    return list(dict.fromkeys(chunk_id for chunk_id, _ in sentence_hits))

@@ -1,0 +1,68 @@
+"""Carrying a query's foreign words over to the corpus's own vocabulary, for BM25.
+
+BM25 ranks French articles well for French questions, but an English question shares only its
+names and numbers with them. Each query word the corpus does not contain is replaced by its
+nearest corpus word in the multilingual embedder's space when they are close enough
+("offer" -> "offre", "board" -> "conseil"), so the lexical ranking sees the question too. This
+is dictionary induction from a cross-lingual embedding, with the corpus as the dictionary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from app.services.tokens import STOPWORDS, fold, tokenize
+from vectorstore import Embedder
+
+_ELISION = re.compile(r"\b(?:[ldjmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+")
+_BATCH = 512
+
+
+def surface_words(text: str) -> list[str]:
+    """Lower-cased words of three letters or more, elisions and stop words left out."""
+    words = _WORD.findall(_ELISION.sub(" ", text.lower()))
+    return [w for w in words if len(w) > 2 and fold(w) not in STOPWORDS]
+
+
+class VocabularyBridge:
+    """The corpus vocabulary with a vector per word, and the lookup of foreign query words."""
+
+    def __init__(
+        self,
+        texts: Iterable[str],
+        embedder: Embedder,
+        threshold: float,
+        cache: dict[str, np.ndarray],
+    ) -> None:
+        self.threshold = threshold
+        self._words = sorted({w for text in texts for w in surface_words(text)})
+        self._terms = {t for w in self._words for t in tokenize(w)}
+        missing = [w for w in self._words if w not in cache]
+        for i in range(0, len(missing), _BATCH):
+            batch = missing[i : i + _BATCH]
+            cache.update(zip(batch, embedder.embed_query(batch), strict=True))
+        dimension = embedder.dimension
+        self._matrix = (
+            np.stack([cache[w] for w in self._words])
+            if self._words
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+
+    def foreign_words(self, query: str) -> list[str]:
+        """The query's words whose terms the corpus never uses."""
+        return [
+            w for w in dict.fromkeys(surface_words(query)) if not set(tokenize(w)) <= self._terms
+        ]
+
+    def expand(self, query: str, words: list[str], vectors: np.ndarray) -> str:
+        """The query followed by the nearest corpus word of each foreign word close enough."""
+        if not words or not len(self._matrix):
+            return query
+        similarity = vectors @ self._matrix.T
+        best = similarity.argmax(axis=1)
+        found = [self._words[j] for i, j in enumerate(best) if similarity[i, j] >= self.threshold]
+        return " ".join([query, *found])
