@@ -45,12 +45,21 @@ class VocabularyBridge:
         for i in range(0, len(missing), _BATCH):
             batch = missing[i : i + _BATCH]
             cache.update(zip(batch, embedder.embed_query(batch), strict=True))
-        dimension = embedder.dimension
+        self._cache = cache
         self._matrix = (
             np.stack([cache[w] for w in self._words])
             if self._words
-            else np.zeros((0, dimension), dtype=np.float32)
+            else np.zeros((0, embedder.dimension), dtype=np.float32)
         )
+
+    @property
+    def vocabulary(self) -> dict[str, np.ndarray]:
+        """Every corpus word's vector (and those of words seen before a refresh)."""
+        return self._cache
+
+    def vectors_of(self, words: Iterable[str]) -> dict[str, np.ndarray]:
+        """The vectors of those words that belong to the corpus vocabulary."""
+        return {w: self._cache[w] for w in words if w in self._cache}
 
     def foreign_words(self, query: str) -> list[str]:
         """The query's words whose terms the corpus never uses."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.services.bm25 import BM25Index
-from app.services.bridge import VocabularyBridge
+from app.services.bridge import VocabularyBridge, surface_words
 from config import Settings
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder
 
@@ -30,10 +30,12 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Retrieval:
-    """What a query found: the fused hits and the query's vector, reused to score sentences."""
+    """What a query found: the fused hits, and the query's vector and word vectors, reused by
+    the answering backend to weigh sentences."""
 
     hits: list[ChunkHit]
     query_vector: np.ndarray
+    word_vectors: dict[str, np.ndarray]
 
 
 class HybridRetriever:
@@ -96,7 +98,9 @@ class HybridRetriever:
             for cid in best
             if cid in chunks or cid in snapshot.by_id
         ]
-        return Retrieval(hits=hits, query_vector=vector)
+        word_vectors = snapshot.bridge.vectors_of(surface_words(query))
+        word_vectors.update(zip(foreign, vectors[1:], strict=True))
+        return Retrieval(hits=hits, query_vector=vector, word_vectors=word_vectors)
 
 
 def _chunks_by_best_sentence(sentence_hits: list[tuple[str, float]]) -> list[str]:

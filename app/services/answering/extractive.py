@@ -3,7 +3,9 @@
 Each retrieved chunk's sentences (embedded once, at ingest) are scored against the question by
 cosine similarity, by how much of the question's vocabulary they cover, and by whether they hold
 the kind of thing asked for (a number for "combien" / "how much", a date for "quand" / "when").
-The best ones are quoted, each with its marker; below the threshold the service abstains.
+The best ones are quoted, each with its marker. The service abstains when the evidence does not
+answer (`evidence.py`): a name the passages never mention, no sentence holding the kind of answer
+asked for, or a best sentence that is too weak or covers too little of the question.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.services.answering.evidence import EvidenceCheck, QuestionProfile
 from app.services.answering.generator import Answer, Citation
 from app.services.language import Language
 from app.services.retriever import HybridRetriever, Retrieval
@@ -50,16 +53,38 @@ class ExtractiveGenerator:
         self.settings = settings
 
     def answer(self, question: str, language: Language, retrieval: Retrieval) -> Answer:
-        scored = self.score_sentences(question, retrieval)
-        if not scored or scored[0].score < self.settings.abstain_threshold:
+        evidence = self.answering_sentences(question, retrieval)
+        if not evidence:
             return Answer(load_prompt("extractive", language)["abstain"], language, True, self.name)
-        chosen = self._choose(scored)
+        chosen = self._choose(evidence)
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
         citations = [
             Citation(i, s.sentence, chunks[s.sentence.chunk_id], round(s.score, 4))
             for i, s in enumerate(chosen, start=1)
         ]
         return Answer(self._render(citations, language), language, False, self.name, citations)
+
+    def answering_sentences(self, question: str, retrieval: Retrieval) -> list[Scored]:
+        """The sentences that answer the question, best first; empty when none does."""
+        profile = QuestionProfile.of(question)
+        check = EvidenceCheck(
+            profile,
+            retrieval.word_vectors,
+            self.retriever.snapshot.bridge.vocabulary,
+            self.settings.bridge_threshold,
+        )
+        typed = [
+            s
+            for s in self.score_sentences(question, retrieval)
+            if profile.answered_by_type(s.sentence.text)
+        ]
+        if not typed or typed[0].score < self.settings.abstain_threshold:
+            return []
+        if check.missing_names(" ".join(hit.chunk.text for hit in retrieval.hits)):
+            return []
+        if check.coverage(typed[0].sentence.text) < self.settings.coverage_threshold:
+            return []
+        return typed
 
     def score_sentences(self, question: str, retrieval: Retrieval) -> list[Scored]:
         """Every distinct sentence of the retrieved chunks, best evidence first."""
