@@ -1,5 +1,6 @@
 # make run   - install into .venv, ingest data/articles, serve on $(HOST):$(PORT)
 # make test  - install into .venv and run the test suite
+# make eval  - run the question set in-process, print the table, gate on eval/floors.toml
 # make lint  - ruff and mypy
 
 HOST ?= 127.0.0.1
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest serve test lint clean
+.PHONY: install run ingest serve test eval lint clean
 
 install: $(STAMP)
 
@@ -29,6 +30,9 @@ run: ingest serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+eval: $(STAMP)
+	$(BIN)/python -m eval
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

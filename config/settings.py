@@ -47,9 +47,9 @@ class Settings(BaseSettings):
     # A query word unknown to the corpus is matched to a corpus word at least this similar.
     bridge_threshold: float = Field(0.75, ge=0, le=1)
     # Below this evidence score the service says the articles do not answer.
-    abstain_threshold: float = Field(0.30, ge=0, le=2)
+    abstain_threshold: float = Field(0.55, ge=0, le=2)
     # ... or when the question's words, on average, find no close word in the best sentence.
-    coverage_threshold: float = Field(0.55, ge=0, le=1)
+    coverage_threshold: float = Field(0.50, ge=0, le=1)
     max_answer_sentences: int = Field(2, ge=1, le=5)
 
     llm_backend: Literal["extractive"] = "extractive"

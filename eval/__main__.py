@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from eval.report import table, write
 from eval.runner import run
 from vectorstore import make_embedder
 
+DEFAULT_FLOORS = PROJECT_ROOT / "eval" / "floors.toml"
+
 
 def _threshold(text: str) -> tuple[str, float]:
     name, _, value = text.partition("=")
@@ -29,6 +32,16 @@ def _threshold(text: str) -> tuple[str, float]:
         return name, float(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: the floor must be a number") from exc
+
+
+def load_floors(path: Path) -> dict[str, float]:
+    """METRIC = FLOOR pairs from a TOML file; ValueError names an unknown metric."""
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    unknown = set(raw) - set(METRICS)
+    if unknown:
+        raise ValueError(f"{path}: unknown metrics {sorted(unknown)}; known: {', '.join(METRICS)}")
+    return {name: float(value) for name, value in raw.items()}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,8 +57,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="folder for eval.json and eval.md",
     )
     parser.add_argument(
+        "--floors",
+        type=Path,
+        default=DEFAULT_FLOORS,
+        help="TOML file of METRIC = FLOOR (default: eval/floors.toml)",
+    )
+    parser.add_argument("--no-floors", action="store_true", help="report only, gate on nothing")
+    parser.add_argument(
         "--min",
-        dest="floors",
+        dest="overrides",
         action="append",
         type=_threshold,
         default=[],
@@ -59,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         questions = load_questions(args.questions)
-    except (OSError, DatasetError) as exc:
+        floors = {} if args.no_floors else load_floors(args.floors)
+    except (OSError, DatasetError, ValueError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
+    floors.update(args.overrides)
     target: AbstractContextManager[client.HttpTarget] = (
         client.remote(args.url) if args.url else client.in_process(args.articles)
     )
@@ -72,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             service,
             embedder.embed,
             args.top_k,
-            dict(args.floors),
+            floors,
             args.url or f"in-process over {args.articles.name}/",
         )
     rows = [r.as_dict() for r in results]

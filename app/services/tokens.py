@@ -27,6 +27,7 @@ toutes tu un une vos votre vous y a-t-il est-ce ca cest
 STOPWORDS_EN = frozenset(
     """
 a about after an and any are as at be been before being but by can could did do does doing for
+much many
 from had has have having he her here hers him his how i if in into is it its itself me more
 most my no nor not of on or our out over own she should so some such than that the their them
 then there these they this those through to too under until up very was we were what when where

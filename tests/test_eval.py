@@ -1,0 +1,166 @@
+"""The evaluation: its judge on hand-written claims, its marker check, the CI gate over the sample,
+and a run over real HTTP against uvicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from eval.__main__ import DEFAULT_FLOORS, load_floors, main
+from eval.judge import judge, split_claims
+from eval.metrics import markers_valid
+from tests.conftest import ARTICLES
+from vectorstore import Embedder
+
+PASSAGE = (
+    "Dans ce qui pourrait bien chambouler le monde de la technologie, Elon Musk a proposé "
+    "une offre énorme de 97 milliards de dollars pour prendre les rênes d’OpenAI."
+)
+
+
+def test_claims_are_cut_at_markers_and_quotes_are_the_claim() -> None:
+    claims = split_claims(
+        "D’après les articles : « Musk offre 97 milliards. » [1] "
+        "« Altman refuse. » [2][3] Et rien d’autre."
+    )
+    assert [(c.text, c.markers) for c in claims] == [
+        ("Musk offre 97 milliards.", (1,)),
+        ("Altman refuse.", (2, 3)),
+        ("Et rien d’autre.", ()),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("claim", "supported"),
+    [
+        (PASSAGE, True),
+        ("Elon Musk offered 97 billion dollars to take control of OpenAI.", True),
+        ("Elon Musk a proposé 79 milliards de dollars pour OpenAI.", False),
+        ("Jeff Bezos a proposé 97 milliards de dollars pour OpenAI.", False),
+        ("La tarte Tatin se cuit à feu doux avec des pommes caramélisées.", False),
+    ],
+)
+def test_judge_checks_numbers_names_and_meaning(
+    embedder: Embedder, claim: str, supported: bool
+) -> None:
+    assert judge(claim, [PASSAGE], embedder.embed).supported is supported
+
+
+def test_markers_must_match_the_citations_exactly() -> None:
+    ok = {"answer": "x [1] y [2]", "abstained": False, "citations": [{"marker": 1}, {"marker": 2}]}
+    unused = {"answer": "x [1]", "abstained": False, "citations": [{"marker": 1}, {"marker": 2}]}
+    dangling = {"answer": "x [1] y [3]", "abstained": False, "citations": [{"marker": 1}]}
+    abstained = {"answer": "Les articles ne le disent pas.", "abstained": True, "citations": []}
+    assert [markers_valid(b) for b in (ok, unused, dangling, abstained)] == [
+        True,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_the_ci_gate_passes_on_the_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "eval.json").read_text())["summary"]
+    for metric, floor in load_floors(DEFAULT_FLOORS).items():
+        assert summary["overall"][metric] >= floor, metric
+    assert summary["questions"] >= 60 and summary["failures"] == []
+    assert "hit@1" in capsys.readouterr().out
+    assert (tmp_path / "eval.md").read_text().startswith("# Evaluation report")
+
+
+def test_a_floor_above_the_figure_fails_the_run(tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps(
+            {
+                "id": "t1",
+                "question": "Quelle est la recette de la ratatouille ?",
+                "language": "fr",
+                "answerable": False,
+                "sources": [],
+                "facts": [],
+                "kind": "unanswerable",
+            }
+        )
+        + "\n"
+    )
+    args = ["--questions", str(questions), "--out", str(tmp_path), "--no-floors"]
+    assert main([*args, "--min", "abstained_when_not=1"]) == 0
+    assert main([*args, "--min", "language_match=1.01"]) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> object:
+    """uvicorn on 127.0.0.1 over the sample, in its own temporary Chroma; stopped afterwards."""
+    env = {**os.environ, "CHROMA_PATH": str(tmp_path / "chroma")}
+    env.pop("CHROMA_HOST", None)
+    subprocess.run(
+        [sys.executable, "-m", "ingest", "--quiet", str(ARTICLES)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the service did not start within 60 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_eval_runs_over_rest_against_a_running_service(server: str, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    lines = Path("eval/questions.jsonl").read_text(encoding="utf-8").splitlines()[:6]
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert (
+        main(
+            ["--url", server, "--questions", str(questions), "--out", str(tmp_path), "--no-floors"]
+        )
+        == 0
+    )
+    summary = json.loads((tmp_path / "eval.json").read_text())["summary"]
+    assert summary["target"] == server and summary["questions"] == 6
+    assert summary["overall"]["markers_valid"] == 1.0
+    assert summary["latency_ms"]["/ask"]["p50"] > 0
