@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from eval.__main__ import DEFAULT_FLOORS, load_floors, main
+from eval.dataset import DEFAULT_QUESTIONS
 from eval.judge import judge, split_claims
 from eval.metrics import markers_valid
 from tests.conftest import ARTICLES
@@ -152,7 +153,7 @@ def server(tmp_path: Path) -> object:
 
 def test_eval_runs_over_rest_against_a_running_service(server: str, tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
-    lines = Path("eval/questions.jsonl").read_text(encoding="utf-8").splitlines()[:6]
+    lines = DEFAULT_QUESTIONS.read_text(encoding="utf-8").splitlines()[:6]
     questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert (
         main(
