@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app import errors
 from app.deps import Components
-from app.routers import ask, documents, health, search
+from app.routers import ask, documents, health, search, widget
 from app.services.answering import ExtractiveGenerator
 from app.services.retriever import HybridRetriever
 from config import Settings, get_settings
@@ -52,6 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in (search.router, ask.router, documents.router, health.router):
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Accept"],
+            expose_headers=["Retry-After"],
+        )
+    for router in (search.router, ask.router, documents.router, health.router, widget.router):
         app.include_router(router)
     return app

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_QUERY_CHARS = 1000
 MAX_TOP_K = 20
+MAX_HISTORY_TURNS = 20
 EXAMPLE_QUESTION_FR = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
 
 
@@ -33,6 +34,13 @@ class SearchRequest(BaseModel):
     _strip = field_validator("query")(_not_blank)
 
 
+class Turn(BaseModel):
+    """A previous turn of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=4 * MAX_QUERY_CHARS)
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -53,6 +61,12 @@ class AskRequest(BaseModel):
         ge=1,
         le=MAX_TOP_K,
         description=f"How many passages to draw the answer from, 1 to {MAX_TOP_K}.",
+    )
+
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="Previous turns, oldest first; a follow-up question is read in their light.",
     )
 
     _strip = field_validator("question")(_not_blank)

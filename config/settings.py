@@ -54,6 +54,10 @@ class Settings(BaseSettings):
 
     llm_backend: Literal["extractive"] = "extractive"
 
+    # Origins of the pages allowed to embed the widget and call the API from a browser, e.g.
+    # CORS_ORIGINS='["https://news.example"]'. The service's own pages need no entry.
+    cors_origins: list[str] = Field(default_factory=list)
+
     @model_validator(mode="after")
     def _check_invariants(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:

@@ -4,14 +4,9 @@ and a run over real HTTP against uvicorn."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from eval.__main__ import DEFAULT_FLOORS, load_floors, main
@@ -19,6 +14,7 @@ from eval.dataset import DEFAULT_QUESTIONS
 from eval.judge import judge, split_claims
 from eval.metrics import markers_valid
 from tests.conftest import ARTICLES
+from tests.service import running_service
 from vectorstore import Embedder
 
 PASSAGE = (
@@ -101,54 +97,10 @@ def test_a_floor_above_the_figure_fails_the_run(tmp_path: Path) -> None:
     assert main([*args, "--min", "language_match=1.01"]) == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> object:
-    """uvicorn on 127.0.0.1 over the sample, in its own temporary Chroma; stopped afterwards."""
-    env = {**os.environ, "CHROMA_PATH": str(tmp_path / "chroma")}
-    env.pop("CHROMA_HOST", None)
-    subprocess.run(
-        [sys.executable, "-m", "ingest", "--quiet", str(ARTICLES)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("the service did not start within 60 s")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def server(tmp_path: Path) -> Iterator[str]:
+    with running_service(tmp_path, [ARTICLES]) as service:
+        yield service.url
 
 
 def test_eval_runs_over_rest_against_a_running_service(server: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from app.deps import ComponentsDep
 from app.errors import ERROR_RESPONSES
 from app.schemas import AskRequest, AskResponse, Citation
 from app.services.answering import Answer
+from app.services.followup import self_contained
 from app.services.language import detect_language
 
 router = APIRouter(tags=["questions"])
@@ -45,5 +46,6 @@ def response_of(answer: Answer) -> AskResponse:
 def ask(body: AskRequest, components: ComponentsDep) -> AskResponse:
     """Answer a question from the articles, or say that they do not answer it."""
     language = detect_language(body.question)
-    retrieval = components.retriever.retrieve(body.question, body.top_k)
-    return response_of(components.generator.answer(body.question, language, retrieval))
+    query = self_contained(body.question, body.history)
+    retrieval = components.retriever.retrieve(query, body.top_k)
+    return response_of(components.generator.answer(query, language, retrieval))

@@ -1,0 +1,80 @@
+"""A real service for tests that need one over HTTP: uvicorn on 127.0.0.1, stopped afterwards."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningService:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def running_service(tmp: Path, articles: Sequence[Path], **env: str) -> Iterator[RunningService]:
+    """Ingest `articles` into a Chroma under `tmp`, serve them, wait for /health, stop at exit."""
+    environment = {**os.environ, "CHROMA_PATH": str(tmp / "chroma"), **env}
+    environment.pop("CHROMA_HOST", None)
+    subprocess.run(
+        [sys.executable, "-m", "ingest", "--quiet", *map(str, articles)],
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    service = RunningService(f"http://127.0.0.1:{port}", process)
+    try:
+        _wait_ready(service)
+        yield service
+    finally:
+        service.stop()
+
+
+def _wait_ready(service: RunningService, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError("the service exited during start-up")
+        try:
+            if httpx.get(f"{service.url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the service did not start within {seconds:.0f} s")
