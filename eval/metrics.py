@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.services.answering.support import MARKERS, Embed, judge, split_claims
 from eval.dataset import Question
-from eval.judge import MARKERS, Embed, judge, split_claims
 
 # Metrics reported overall, in table order; None where a metric does not apply to a question.
 METRICS = (

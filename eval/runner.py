@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.services.answering.support import Embed
 from eval.client import Target
 from eval.dataset import Question
-from eval.judge import Embed
 from eval.metrics import (
     QuestionResult,
     by_language,

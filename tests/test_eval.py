@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from app.services.answering.support import judge, split_claims
 from eval.__main__ import DEFAULT_FLOORS, load_floors, main
 from eval.dataset import DEFAULT_QUESTIONS
-from eval.judge import judge, split_claims
 from eval.metrics import markers_valid
 from tests.conftest import ARTICLES
 from tests.service import running_service

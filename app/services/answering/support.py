@@ -1,8 +1,12 @@
 """Does a cited passage support the claim it is attached to? (after ALCE, Gao et al. 2023)
 
-An answer is cut into claims at its citation markers: the text before `[1]` is the claim `[1]`
-vouches for. Where a claim quotes ("« ... »", "“ ... ”"), the quotation is the claim and the words
-around it are attribution. A claim is supported by a cited text when
+Used twice: the generative backends check each sentence a model wrote before it is shown, and the
+evaluation judges every answer the service gives.
+
+An answer is cut into claims: a sentence, or a quotation followed by its markers; the markers
+inside or right after a claim are the citations that vouch for it. Where a claim quotes
+("« ... »", "“ ... ”"), the quotation is the claim and the words around it are attribution. A
+claim is supported by a cited text when
 
 - every number of the claim is in the cited text (a wrong figure is the commonest invention),
 - every name of the claim (a capitalised word inside a sentence) is in the cited text, and
@@ -26,7 +30,7 @@ _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
 _NAME = re.compile(r"(?<=[^.!?:«“\"\s]\s)([A-ZÀ-ÖØ-Þ][\w’'-]+)")
 
 COVERAGE_MIN = 0.6
-SIMILARITY_MIN = 0.55
+SIMILARITY_MIN = 0.55  # cosine with USE v3: a paraphrase or translation sits above, a topic below
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -37,27 +41,38 @@ class Claim:
     markers: tuple[int, ...]
 
 
+# A claim ends after its closing marks and markers: ". [1]", ".[1][2]", "» [1]", or a bare
+# marker run, when white space or the end follows.
+_CLAIM_END = re.compile(
+    r"(?:[.!?…]+[»”\")]*(?:\s*\[\d+\])*|[»”\"](?:\s*\[\d+\])+|(?:\s*\[\d+\])+[.!?…]*)(?=\s|$)"
+)
+
+
 def split_claims(answer: str) -> list[Claim]:
-    """The answer's claims, each with the markers that follow it; trailing text has none."""
+    """The answer's claims in order, each with the markers that vouch for it (maybe none)."""
     claims: list[Claim] = []
     position = 0
-    for run in re.finditer(r"(?:\s*\[\d+\])+", answer):
-        text = answer[position : run.start()].strip()
-        markers = tuple(int(m) for m in MARKERS.findall(run.group()))
-        if text:
-            claims.append(Claim(_claim_text(text), markers))
-        elif claims:  # markers straight after markers: they vouch for the same claim
+    quotes = [m.span() for m in _QUOTED.finditer(answer)]
+    for end in _CLAIM_END.finditer(answer):
+        if any(start < end.start() and end.end() < stop for start, stop in quotes):
+            continue  # a full stop inside a quotation does not end the claim
+        piece = answer[position : end.end()]
+        position = end.end()
+        markers = tuple(int(m) for m in MARKERS.findall(piece))
+        text = _claim_text(MARKERS.sub("", piece).strip())
+        if tokenize(text):
+            claims.append(Claim(text, markers))
+        elif markers and claims:  # markers standing alone vouch for the claim before them
             claims[-1] = Claim(claims[-1].text, claims[-1].markers + markers)
-        position = run.end()
-    rest = answer[position:].strip()
+    rest = _claim_text(MARKERS.sub("", answer[position:]).strip())
     if tokenize(rest):
-        claims.append(Claim(_claim_text(rest), ()))
+        claims.append(Claim(rest, ()))
     return claims
 
 
 def _claim_text(text: str) -> str:
     quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
-    return " ".join(quoted) if quoted else text
+    return " ".join(quoted) if quoted else text.strip(" :")
 
 
 def _numbers(text: str) -> set[str]:
