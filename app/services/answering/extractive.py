@@ -11,10 +11,13 @@ asked for, or a best sentence that is too weak or covers too little of the quest
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.services.answering.evidence import EvidenceCheck, QuestionProfile
 from app.services.answering.generator import Answer, Citation
+from app.services.followup import Turn, self_contained
 from app.services.language import Language
 from app.services.retriever import HybridRetriever, Retrieval
 from config import Settings
@@ -44,16 +47,34 @@ class ExtractiveGenerator:
         self.retriever = retriever
         self.settings = settings
 
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        return self_contained(question, history)
+
+    def stream(
+        self, question: str, language: Language, retrieval: Retrieval
+    ) -> Iterator[str | Answer]:
+        """The whole answer as one piece, then the answer: one code path for all clients."""
+        answer = self.answer(question, language, retrieval)
+        yield answer.text
+        yield answer
+
     def answer(self, question: str, language: Language, retrieval: Retrieval) -> Answer:
-        evidence = self.answering_sentences(question, retrieval)
+        return self.compose(self.answering_sentences(question, retrieval), language, retrieval)
+
+    def compose(
+        self, evidence: list[Scored], language: Language, retrieval: Retrieval, **extra: Any
+    ) -> Answer:
+        """The quoted answer for the evidence found, or the abstention when there is none."""
         if not evidence:
-            return Answer(load_prompt("extractive", language)["abstain"], language, True, self.name)
+            abstain = load_prompt("extractive", language)["abstain"]
+            return Answer(abstain, language, True, self.name, **extra)
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
         citations = [
             Citation(i, s.sentence, chunks[s.sentence.chunk_id], round(s.score, 4))
             for i, s in enumerate(self._choose(evidence), start=1)
         ]
-        return Answer(self._render(citations, language), language, False, self.name, citations)
+        text = self._render(citations, language)
+        return Answer(text, language, False, self.name, citations, **extra)
 
     def evidence_check(self, question: str, retrieval: Retrieval) -> EvidenceCheck:
         return EvidenceCheck(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from app.services.followup import Turn
 from app.services.language import Language
 from app.services.retriever import Retrieval
 from vectorstore import Chunk, Sentence
@@ -22,16 +24,31 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
+    """A cited answer; `fallback` when a model was asked but the extractive backend answered."""
+
     text: str
     language: Language
     abstained: bool
     backend: str
     citations: list[Citation] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    fallback: bool = False
+    notice: str = ""
 
 
 class Generator(Protocol):
     """Turns a question and what retrieval found into a cited answer, or an abstention."""
 
     name: str
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        """The question made self-contained in the light of the conversation so far."""
+        ...
+
+    def stream(
+        self, question: str, language: Language, retrieval: Retrieval
+    ) -> Iterator[str | Answer]:
+        """Pieces of the answer's text as they are written, then the final, verified Answer."""
+        ...
 
     def answer(self, question: str, language: Language, retrieval: Retrieval) -> Answer: ...
