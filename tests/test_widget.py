@@ -175,12 +175,16 @@ def test_another_origin_embeds_it_and_its_css_stays_out(page: object, host_page:
     expect(answer).to_contain_text("According to the articles")
 
 
+CUT_STREAM = 'event: delta\ndata: {"text": "D’après les articles : « Dans ce qui"}\n\n'
+
+
 @pytest.mark.parametrize(
     ("status", "headers", "message"),
     [
         (429, {"Retry-After": "7"}, "Réessayez dans 7 s"),
         (503, {}, "erreur (503)"),
         (None, {}, "injoignable"),
+        (200, {"Content-Type": "text/event-stream"}, "La connexion a été coupée"),
     ],
 )
 def test_errors_show_a_message_and_a_retry(
@@ -195,6 +199,8 @@ def test_errors_show_a_message_and_a_retry(
             route.continue_()  # type: ignore[attr-defined]
         elif status is None:
             route.abort("connectionreset")  # type: ignore[attr-defined]
+        elif status == 200:  # the stream starts, then ends before its final answer
+            route.fulfill(status=200, headers=headers, body=CUT_STREAM)  # type: ignore[attr-defined]
         else:
             route.fulfill(
                 status=status,

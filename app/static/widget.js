@@ -5,6 +5,8 @@
  *   <script src="http://HOST:8000/widget.js" data-api="http://HOST:8000" data-lang="fr"></script>
  *
  * - Styles live in a shadow DOM: the host page's CSS cannot reach in, ours cannot leak out.
+ * - Answers stream (Server-Sent Events): text shows as it is written, then the verified answer
+ *   replaces it; a stream that ends without its final answer reads as a cut connection.
  * - Every text from the service is set with textContent, never parsed as HTML.
  * - Markers such as [1] become buttons that open the cited passage, the sentence highlighted.
  * - The conversation lasts while the page is open; each question carries the previous turns.
@@ -28,6 +30,7 @@
       errors: {
         network: "Le service est injoignable. Vérifiez la connexion puis réessayez.",
         timeout: "Le service met trop de temps à répondre.",
+        cut: "La connexion a été coupée pendant la réponse.",
         rate: "Trop de questions d’un coup. Réessayez dans {s} s.",
         server: "Le service a rencontré une erreur ({code}).",
         invalid: "La question n’est pas acceptée : {message}"
@@ -42,6 +45,7 @@
       errors: {
         network: "The service cannot be reached. Check the connection and try again.",
         timeout: "The service is taking too long to answer.",
+        cut: "The connection was cut while the answer was coming.",
         rate: "Too many questions at once. Try again in {s} s.",
         server: "The service ran into an error ({code}).",
         invalid: "The question was not accepted: {message}"
@@ -222,6 +226,33 @@
     return format(t.errors.server, { code: response.status });
   }
 
+  // Reads Server-Sent Events from a fetch response: calls onEvent(name, data) for each one.
+  function readEvents(response, onEvent, onActivity) {
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "";
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) return;
+        onActivity();
+        buffer += decoder.decode(chunk.value, { stream: true });
+        var blocks = buffer.split("\n\n");
+        buffer = blocks.pop();
+        blocks.forEach(function (block) {
+          var name = "message";
+          var data = "";
+          block.split("\n").forEach(function (line) {
+            if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+            else if (line.indexOf("data:") === 0) data += line.slice(5).trim();
+          });
+          if (data) onEvent(name, JSON.parse(data));
+        });
+        return pump();
+      });
+    }
+    return pump();
+  }
+
   function ask(question, isRetry) {
     if (busy) return;
     busy = true;
@@ -230,24 +261,45 @@
     var msg = addMessage("bot", t.thinking);
     msg.setAttribute("aria-busy", "true");
     var controller = new AbortController();
-    var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
+    var timer = null;
+    function idle() {  // the time limit counts from the last piece received
+      clearTimeout(timer);
+      timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
+    }
+    idle();
+    var final = null;
+    var streamed = "";
     fetch(api + "/ask", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ question: question, history: history.slice(-6) }),
+      headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+      body: JSON.stringify({ question: question, history: history.slice(-6), stream: true }),
       signal: controller.signal
     }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (payload) {
-        if (!response.ok || !payload || typeof payload.answer !== "string") {
+      var type = response.headers.get("Content-Type") || "";
+      if (!response.ok || type.indexOf("text/event-stream") !== 0) {
+        return response.json().catch(function () { return null; }).then(function (payload) {
           throw { shown: errorText(response, payload) };
+        });
+      }
+      return readEvents(response, function (name, data) {
+        if (name === "delta") {
+          streamed += data.text;
+          msg.textContent = streamed;
+        } else if (name === "answer") {
+          final = data;
+        } else if (name === "error") {
+          throw { shown: format(t.errors.server, { code: data.error }) };
         }
-        renderAnswer(msg, payload);
-        history.push({ role: "user", content: question },
-                     { role: "assistant", content: payload.answer });
-      });
+      }, idle);
+    }).then(function () {
+      if (!final || typeof final.answer !== "string") throw { shown: t.errors.cut };
+      renderAnswer(msg, final);
+      history.push({ role: "user", content: question },
+                   { role: "assistant", content: final.answer });
     }).catch(function (error) {
       var text = error && error.shown ? error.shown :
-        (error && error.name === "AbortError" ? t.errors.timeout : t.errors.network);
+        (error && error.name === "AbortError" ? t.errors.timeout :
+         (streamed ? t.errors.cut : t.errors.network));
       showError(msg, text, question);
     }).then(function () {
       clearTimeout(timer);
