@@ -170,41 +170,37 @@ class ChromaStore:
 
     def query(self, vector: np.ndarray, top_k: int) -> list[ChunkHit]:
         """The `top_k` chunks nearest to a query vector, best first, scored by cosine."""
-        with _unavailable_as_503("query"):
-            count = self._cols.chunks.count()
-            if count == 0:
-                return []
-            got = self._cols.chunks.query(
-                query_embeddings=[vector],
-                n_results=min(top_k, count),
-                include=["documents", "metadatas", "distances"],
-            )
+        got = self._nearest(self._cols.chunks, vector, top_k, ["documents", "metadatas"])
         return [
             ChunkHit(chunk=Chunk.from_record(cid, text, meta), score=1.0 - float(dist))
             for cid, text, meta, dist in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
+                got["ids"], got["documents"], got["metadatas"], got["distances"], strict=True
             )
         ]
 
     def query_sentences(self, vector: np.ndarray, top_k: int) -> list[tuple[str, float]]:
         """(chunk_id, cosine) of the `top_k` sentences nearest to a query vector, best first."""
-        with _unavailable_as_503("query"):
-            count = self._cols.sentences.count()
-            if count == 0:
-                return []
-            got = self._cols.sentences.query(
-                query_embeddings=[vector],
-                n_results=min(top_k, count),
-                include=["metadatas", "distances"],
-            )
+        got = self._nearest(self._cols.sentences, vector, top_k, ["metadatas"])
         return [
             (str(meta["chunk_id"]), 1.0 - float(dist))
-            for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True)
+            for meta, dist in zip(got["metadatas"], got["distances"], strict=True)
         ]
+
+    @staticmethod
+    def _nearest(
+        collection: Any, vector: np.ndarray, top_k: int, include: list[str]
+    ) -> dict[str, list[Any]]:
+        """Chroma's nearest records to one vector, unwrapped from its per-query lists."""
+        with _unavailable_as_503("query"):
+            count = collection.count()
+            if count == 0:
+                return {key: [] for key in ("ids", "distances", *include)}
+            got = collection.query(
+                query_embeddings=[vector],
+                n_results=min(top_k, count),
+                include=[*include, "distances"],
+            )
+        return {key: got[key][0] for key in ("ids", "distances", *include)}
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, for building the lexical index."""
