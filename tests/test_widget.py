@@ -170,6 +170,8 @@ def test_another_origin_embeds_it_and_its_css_stays_out(page: object, host_page:
     expect(launcher).to_be_visible()
     assert launcher.evaluate("b => getComputedStyle(b).fontSize") == "26px"
     launcher.click()
+    # No data-lang here: the interface follows the page's lang="en".
+    expect(page.locator("textarea")).to_have_attribute("placeholder", "Your question…")  # type: ignore[attr-defined]
     answer = ask(page, "Who did SoftBank team up with for Stargate?")
     expect(answer).not_to_have_class(re.compile(r"\berror\b"))
     expect(answer).to_contain_text("According to the articles")
