@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.services.answering import Generator
+from app.services.answering.chat import ChatModel
 from app.services.retriever import HybridRetriever
 from config import Settings
 from vectorstore import ChromaStore, Embedder
@@ -22,6 +23,11 @@ class Components:
     store: ChromaStore
     retriever: HybridRetriever
     generator: Generator
+    chat: ChatModel | None = None
+
+    def close(self) -> None:
+        if self.chat is not None:
+            self.chat.close()
 
 
 def get_components(request: Request) -> Components:

@@ -31,7 +31,7 @@ def build_components(settings: Settings) -> Components:
     generator: Generator = (
         extractive if chat is None else GenerativeGenerator(chat, embedder, extractive)
     )
-    return Components(settings, embedder, store, retriever, generator)
+    return Components(settings, embedder, store, retriever, generator, chat)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.components = components
         yield
+        components.close()
 
     app = FastAPI(
         title="Cited answers over news articles",

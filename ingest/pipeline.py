@@ -21,7 +21,7 @@ from ingest.readers import RawDocument, UnreadableFile, discover, read_document
 from vectorstore import ChromaStore, DocumentMeta, Embedder
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass
@@ -48,8 +48,16 @@ class IngestReport:
 
 
 def doc_id_for(path: Path) -> str:
-    """A stable id from the file name: the same file keeps its id across versions."""
-    return re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-") or "document"
+    """A stable id from the file name (without its extension): a new version keeps its id.
+
+    Names that do not fit in [a-z0-9_-] ("中文.txt", "Été 2025.txt") keep a readable part and a
+    hash of the whole name, so two of them never share an id.
+    """
+    slug = re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-")
+    if slug == path.stem.lower():
+        return slug
+    digest = hashlib.sha1(path.stem.encode("utf-8")).hexdigest()[:10]
+    return f"{slug}-{digest}" if slug else f"document-{digest}"
 
 
 def version_hash(raw: RawDocument, settings: Settings) -> str:

@@ -87,10 +87,11 @@ class _TextExtractor(HTMLParser):
         "nav",
         "footer",
         "aside",
-        "form",
         "iframe",
         "svg",
         "button",
+        "select",
+        "textarea",
         "template",
         "head",
     }

@@ -28,6 +28,10 @@ def test_chunks_and_sentences_carry_exact_offsets_into_the_clean_text() -> None:
         assert len(chunks) >= 5
         assert all(doc.text[c.start : c.end] == c.text for c in chunks)
         assert all(doc.text[s.start : s.end] == s.text for s in sentences)
+        # A sentence cut at a chunk boundary is marked, and stands whole in another chunk.
+        whole = set(sentence_spans(doc.text))
+        assert all(((s.start, s.end) in whole) == s.whole for s in sentences)
+        assert {(s.start, s.end) for s in sentences if s.whole} == whole
         spans = {c.id: (c.start, c.end) for c in chunks}
         assert all(
             spans[s.chunk_id][0] <= s.start < s.end <= spans[s.chunk_id][1] for s in sentences

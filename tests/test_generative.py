@@ -191,6 +191,16 @@ def test_in_process_llama_cpp_backend(sample_settings: Settings, embedder: Embed
     assert_every_sentence_supported(body, embedder)
 
 
+def test_a_prompt_longer_than_the_local_model_context_falls_back(sample_settings: Settings) -> None:
+    settings = sample_settings.model_copy(
+        update={"llm_backend": "llama-cpp", "llm_model_path": smollm_path(), "llm_context": 512}
+    )
+    with TestClient(create_app(settings)) as client:
+        body = client.post("/ask", json={"question": MUSK, "top_k": 20}).json()
+    assert body["fallback"] and body["notice"].startswith("the local model could not answer")
+    assert "97 milliards" in body["answer"]
+
+
 def test_missing_llama_cpp_names_the_install_command(
     sample_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

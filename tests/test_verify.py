@@ -109,3 +109,22 @@ def test_prompts_render_numbered_passages(client: TestClient) -> None:
     user = messages[-1]["content"]
     assert user.startswith("Passages :\n[1] ") and "\n[3] " in user and "[4]" not in user
     assert user.endswith("Question : Qu'est-ce que Stargate ?")
+
+
+def test_what_a_model_writes_around_a_quotation_is_judged_too(
+    evidence: Evidence, embedder: Embedder
+) -> None:
+    n = marker_of(evidence, "10 milliards")
+    kept = check(
+        f"Selon Musk, « SoftBank aurait injecté 10 milliards de dollars dans Stargate » [{n}].",
+        evidence,
+        embedder,
+    )
+    smuggled = check(
+        f"Selon Musk, « SoftBank aurait injecté 10 milliards de dollars dans Stargate », "
+        f"mais OpenAI a tout remboursé en 2031 [{n}].",
+        evidence,
+        embedder,
+    )
+    assert kept.text.startswith("Selon Musk, « SoftBank") and kept.unsupported == []
+    assert smuggled.citations == [] and "2031" in smuggled.unsupported[0]

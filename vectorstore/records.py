@@ -91,6 +91,7 @@ class Sentence:
     start: int
     end: int
     content_hash: str = ""
+    whole: bool = True  # False for a piece of a sentence cut by its chunk's boundary
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,7 @@ class Sentence:
             "start": self.start,
             "end": self.end,
             "content_hash": self.content_hash,
+            "whole": self.whole,
         }
 
     @classmethod
@@ -111,6 +113,7 @@ class Sentence:
             start=int(meta["start"]),
             end=int(meta["end"]),
             content_hash=str(meta.get("content_hash", "")),
+            whole=bool(meta.get("whole", True)),
         )
 
 

@@ -89,15 +89,15 @@ class ChromaStore:
             )
         return collection
 
-    def reset(self) -> None:
-        """Drop both collections and create them empty."""
-        with _unavailable_as_503("reset"):
-            for name in (self.name, f"{self.name}-sentences"):
-                if name in {c.name for c in self._client.list_collections()}:
-                    self._client.delete_collection(name)
-            self._cols = _Collections(
-                chunks=self._open(self.name), sentences=self._open(f"{self.name}-sentences")
-            )
+    @staticmethod
+    def drop(settings: Settings) -> None:
+        """Delete the chunk and sentence collections, whichever embedder filled them."""
+        client = open_client(settings)
+        with _unavailable_as_503("drop"):
+            existing = {c.name for c in client.list_collections()}
+            for name in (settings.collection, f"{settings.collection}-sentences"):
+                if name in existing:
+                    client.delete_collection(name)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -214,7 +214,7 @@ class ChromaStore:
     def sentences_of(self, chunk_ids: Sequence[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
         if not chunk_ids:
-            return [], np.zeros((0, 0), dtype=np.float32)
+            return [], np.zeros((0, 0), dtype=np.float32)  # callers test for no sentences
         with _unavailable_as_503("get"):
             got = self._cols.sentences.get(
                 where={"chunk_id": {"$in": list(chunk_ids)}},

@@ -8,6 +8,7 @@ plain response), or an `error` event. A client that disconnects stops the genera
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Request
@@ -22,6 +23,7 @@ from app.services.language import detect_language
 from vectorstore import ServiceError
 
 router = APIRouter(tags=["questions"])
+log = logging.getLogger("app.ask")
 
 _STREAM_DOC = {
     "description": "With `stream: true`: `text/event-stream` of `delta` events, then "
@@ -94,6 +96,11 @@ async def _sse(events: Iterator[str | Answer], request: Request) -> AsyncIterato
             yield _event("delta", {"text": event})
     except ServiceError as exc:
         yield _event("error", {"error": type(exc).__name__, "message": exc.message})
+    except Exception:
+        log.exception("the answer stream failed")
+        yield _event(
+            "error", {"error": "InternalError", "message": "the service failed while answering"}
+        )
     finally:
         close = getattr(events, "close", None)
         if close:

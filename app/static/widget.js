@@ -18,7 +18,7 @@
   var api = ((script && script.getAttribute("data-api")) || "").replace(/\/+$/, "");
   var lang = ((script && script.getAttribute("data-lang")) ||
               document.documentElement.lang || "fr").slice(0, 2).toLowerCase();
-  var TIMEOUT_MS = 30000;
+  var TIMEOUT_MS = 90000;  // longer than the service's own model time limits
 
   var TEXT = {
     fr: {

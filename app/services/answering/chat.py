@@ -28,6 +28,10 @@ class ChatModel(Protocol):
         """The answer's text, piece by piece; closing the iterator stops the generation."""
         ...
 
+    def close(self) -> None:
+        """Release the connection pool or the model's memory."""
+        ...
+
 
 class OpenAIChat:
     """An OpenAI-compatible chat-completions server, through the openai client."""
@@ -77,6 +81,11 @@ class OpenAIChat:
             raise ModelUnavailable("the model server cannot be reached (LLM_BASE_URL)") from exc
         except errors.APIStatusError as exc:
             raise ModelUnavailable(f"the model server answered {exc.status_code}") from exc
+        except errors.APIError as exc:  # an error inside the stream, or an unreadable reply
+            raise ModelUnavailable(f"the model server failed: {exc.message}") from exc
+
+    def close(self) -> None:
+        self._client.close()
 
 
 class LlamaCppChat:
@@ -106,15 +115,26 @@ class LlamaCppChat:
             "temperature": settings.llm_temperature,
         }
         self._lock = threading.Lock()
+        self._timeout = settings.llm_timeout
 
     def stream(self, messages: Messages) -> Iterator[str]:
-        with self._lock:
+        # One generation at a time; a request waits at most the timeout for its turn.
+        if not self._lock.acquire(timeout=self._timeout):
+            raise ModelUnavailable("the local model is busy with other answers")
+        try:
             for chunk in self._llm.create_chat_completion(
                 messages=messages, stream=True, **self._options
             ):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+        except ValueError as exc:  # e.g. a prompt longer than LLM_CONTEXT
+            raise ModelUnavailable(f"the local model could not answer: {exc}") from exc
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        self._llm.close()
 
 
 def make_chat(settings: Settings) -> ChatModel | None:

@@ -11,6 +11,7 @@ asked for, or a best sentence that is too weak or covers too little of the quest
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,8 @@ class ExtractiveGenerator:
     def answering_sentences(self, question: str, retrieval: Retrieval) -> list[Scored]:
         """The sentences that answer the question, best first; empty when none does."""
         check = self.evidence_check(question, retrieval)
+        if not check.profile.words and not check.profile.names:
+            return []  # "???" asks about nothing the articles could answer
         typed = [s for s in self.score_sentences(check, retrieval) if s.typed]
         if not typed or typed[0].score < self.settings.abstain_threshold:
             return []
@@ -100,8 +103,12 @@ class ExtractiveGenerator:
         """Every distinct sentence of the retrieved chunks, best evidence first."""
         ranks = {hit.chunk.id: rank for rank, hit in enumerate(retrieval.hits)}
         sentences, vectors = self.retriever.store.sentences_of(list(ranks))
+        if not sentences:
+            return []
         best: dict[tuple[str, int, int], Scored] = {}
         for sentence, cosine in zip(sentences, vectors @ retrieval.query_vector, strict=True):
+            if not sentence.whole:
+                continue  # a piece cut at a chunk boundary is never quoted
             key = (sentence.doc_id, sentence.start, sentence.end)
             rank = ranks[sentence.chunk_id]
             if key in best and best[key].chunk_rank <= rank:
@@ -123,7 +130,12 @@ class ExtractiveGenerator:
     def _render(citations: list[Citation], language: Language) -> str:
         prompt = load_prompt("extractive", language)
         quotes = " ".join(
-            prompt["quote"].format(sentence=c.sentence.text.strip(), marker=c.marker)
+            prompt["quote"].format(sentence=_no_markers(c.sentence.text.strip()), marker=c.marker)
             for c in citations
         )
         return f"{prompt['lead_in']} {quotes}"
+
+
+def _no_markers(text: str) -> str:
+    """An article's own "[2]" would read as a citation marker: quote it as "(2)"."""
+    return re.sub(r"\[(\d+)\]", r"(\1)", text)

@@ -9,6 +9,7 @@ survives, the extractive answer is given instead, flagged as a fallback with the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable
@@ -24,6 +25,9 @@ from vectorstore import ChunkHit, Embedder
 
 NOTHING_SUPPORTED = "nothing the model wrote was supported by the passages"
 _REWRITE_MAX_RATIO = 4
+# After a failure the model is left alone this long, so that one request (a rewrite, then an
+# answer) or a burst of them does not wait out the same dead server again and again.
+COOL_DOWN_SECONDS = 10.0
 
 
 class GenerativeGenerator:
@@ -36,6 +40,19 @@ class GenerativeGenerator:
         self.name = chat.name
         self.embedder = embedder
         self.extractive = extractive
+        self._resting_until = 0.0
+        self._last_failure = ""
+
+    def _ask_model(self, messages: Messages) -> Iterator[str]:
+        """The model's stream, unless it failed moments ago; a failure starts the cool-down."""
+        if time.monotonic() < self._resting_until:
+            raise ModelUnavailable(self._last_failure)
+        try:
+            yield from self.chat.stream(messages)
+        except ModelUnavailable as exc:
+            self._resting_until = time.monotonic() + COOL_DOWN_SECONDS
+            self._last_failure = exc.message
+            raise
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         """The model's self-contained version of a follow-up; the simple rule if it fails."""
@@ -48,7 +65,7 @@ class GenerativeGenerator:
             {"role": "user", "content": prompt["user"].format(history=lines, question=question)},
         ]
         try:
-            rewritten = "".join(self.chat.stream(messages)).strip().split("\n")[0]
+            rewritten = "".join(self._ask_model(messages)).strip().split("\n")[0]
         except ModelUnavailable:
             return self_contained(question, history)
         plausible = (
@@ -69,7 +86,7 @@ class GenerativeGenerator:
             yield self.extractive.compose([], language, retrieval)
             return
         pieces: list[str] = []
-        written = self.chat.stream(messages_for(question, language, retrieval.hits))
+        written = self._ask_model(messages_for(question, language, retrieval.hits))
         try:
             for piece in written:
                 pieces.append(piece)

@@ -37,8 +37,12 @@ Embed = Callable[[list[str]], np.ndarray]
 
 @dataclass(frozen=True)
 class Claim:
+    """`text` is what is claimed (a quotation without its attribution); `sentence` is the
+    claim as written, markers removed."""
+
     text: str
     markers: tuple[int, ...]
+    sentence: str = ""
 
 
 # A claim ends after its closing marks and markers: ". [1]", ".[1][2]", "» [1]", or a bare
@@ -59,15 +63,22 @@ def split_claims(answer: str) -> list[Claim]:
         piece = answer[position : end.end()]
         position = end.end()
         markers = tuple(int(m) for m in MARKERS.findall(piece))
-        text = _claim_text(MARKERS.sub("", piece).strip())
+        sentence = _tidy(MARKERS.sub("", piece))
+        text = _claim_text(sentence)
         if tokenize(text):
-            claims.append(Claim(text, markers))
+            claims.append(Claim(text, markers, sentence))
         elif markers and claims:  # markers standing alone vouch for the claim before them
-            claims[-1] = Claim(claims[-1].text, claims[-1].markers + markers)
-    rest = _claim_text(MARKERS.sub("", answer[position:]).strip())
+            last = claims[-1]
+            claims[-1] = Claim(last.text, last.markers + markers, last.sentence)
+    rest = _tidy(MARKERS.sub("", answer[position:]))
     if tokenize(rest):
-        claims.append(Claim(rest, ()))
+        claims.append(Claim(_claim_text(rest), (), rest))
     return claims
+
+
+def _tidy(text: str) -> str:
+    """White space folded and trimmed, no space left before a full stop."""
+    return re.sub(r"\s+([.!?…,;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
 
 
 def _claim_text(text: str) -> str:

@@ -47,26 +47,28 @@ def verify(answer: str, evidence: Evidence, embed: Embed) -> Verified:
     kept: list[str] = []
     numbers: dict[tuple[str, int, int], int] = {}
     for claim in split_claims(answer):
+        # The whole sentence is judged, not only a quotation in it: what a model writes around
+        # a quote is a claim too.
         passages = [p for m in dict.fromkeys(claim.markers) if (p := evidence.passage(m))]
-        if not passages or not judge(claim.text, [p.text for p in passages], embed).supported:
-            result.unsupported.append(claim.text)
+        if not passages or not judge(claim.sentence, [p.text for p in passages], embed).supported:
+            result.unsupported.append(claim.sentence)
             continue
         markers = []
         for passage in passages:
-            cited = _cited_span(claim.text, passage, evidence, embed)
+            cited = _cited_span(claim.sentence, passage, evidence, embed)
             key = (passage.doc_id, cited.start, cited.end)
             if key not in numbers:
                 numbers[key] = len(numbers) + 1
                 result.citations.append(Citation(numbers[key], cited, passage, 1.0))
             markers.append(numbers[key])
-        kept.append(_with_markers(claim.text, sorted(set(markers))))
+        kept.append(_with_markers(claim.sentence, sorted(set(markers))))
     result.text = " ".join(kept)
     return result
 
 
 def _cited_span(claim: str, passage: Chunk, evidence: Evidence, embed: Embed) -> Sentence:
     """The passage's sentence closest to the claim if it supports it alone, else the passage."""
-    own = [i for i, s in enumerate(evidence.sentences) if s.chunk_id == passage.id]
+    own = [i for i, s in enumerate(evidence.sentences) if s.chunk_id == passage.id and s.whole]
     if own:
         closeness = evidence.vectors[own] @ embed([claim])[0]
         best = evidence.sentences[own[int(np.argmax(closeness))]]
