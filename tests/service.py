@@ -33,10 +33,14 @@ class RunningService:
 
 
 @contextmanager
-def running_service(tmp: Path, articles: Sequence[Path], **env: str) -> Iterator[RunningService]:
-    """Ingest `articles` into a Chroma under `tmp`, serve them, wait for /health, stop at exit."""
-    environment = {**os.environ, "CHROMA_PATH": str(tmp / "chroma"), **env}
+def running_service(
+    tmp: Path, articles: Sequence[Path], workers: int = 1, **env: str
+) -> Iterator[RunningService]:
+    """Ingest `articles` into a Chroma under `tmp` (or CHROMA_HOST's server when `env` names
+    one), serve them with uvicorn, wait for /health, and stop the service at exit."""
+    environment = {**os.environ, "CHROMA_PATH": str(tmp / "chroma")}
     environment.pop("CHROMA_HOST", None)
+    environment.update(env)
     subprocess.run(
         [sys.executable, "-m", "ingest", "--quiet", *map(str, articles)],
         env=environment,
@@ -54,6 +58,8 @@ def running_service(tmp: Path, articles: Sequence[Path], **env: str) -> Iterator
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
         ],
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -78,3 +84,42 @@ def _wait_ready(service: RunningService, seconds: float = 60) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise RuntimeError(f"the service did not start within {seconds:.0f} s")
+
+
+@dataclass
+class ChromaServer:
+    host: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Kill the server at once, as a crash would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def chroma_server(path: Path, port: int | None = None) -> Iterator[ChromaServer]:
+    """`chroma run` on 127.0.0.1 with its data under `path`; killed at exit."""
+    port = port or free_port()
+    chroma = str(Path(sys.executable).with_name("chroma"))
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = ChromaServer("127.0.0.1", port, process)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("chroma run did not start within 30 s") from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,55 @@
+"""Server mode for real: `chroma run` on 127.0.0.1, the ingester and uvicorn workers on it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ARTICLES
+from tests.service import chroma_server, running_service
+
+MUSK = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
+
+
+def test_ingest_search_and_ask_against_a_chroma_server_with_two_workers(tmp_path: Path) -> None:
+    with (
+        chroma_server(tmp_path / "server") as chroma,
+        running_service(
+            tmp_path, [ARTICLES], workers=2, CHROMA_HOST=chroma.host, CHROMA_PORT=str(chroma.port)
+        ) as service,
+        httpx.Client(base_url=service.url, timeout=30) as client,
+    ):
+        health = client.get("/health").json()
+        answers = [client.post("/ask", json={"question": MUSK}).json() for _ in range(4)]
+        found = client.post("/search", json={"query": "Stargate SoftBank", "top_k": 3}).json()
+    assert not (tmp_path / "chroma").exists(), "nothing may be written to the embedded path"
+    assert health["documents"] == 5 and health["chunks"] > 30
+    assert all("97 milliards" in a["answer"] for a in answers)
+    assert found["results"][0]["source"].startswith("004_")
+
+
+def test_chroma_down_gives_503_at_once_and_the_service_recovers(tmp_path: Path) -> None:
+    data = tmp_path / "server"
+    with (
+        chroma_server(data) as chroma,
+        running_service(
+            tmp_path, [ARTICLES], CHROMA_HOST=chroma.host, CHROMA_PORT=str(chroma.port)
+        ) as service,
+        httpx.Client(base_url=service.url, timeout=30) as client,
+    ):
+        assert client.post("/search", json={"query": "Stargate"}).status_code == 200
+        chroma.stop()
+        started = time.monotonic()
+        down = client.post("/ask", json={"question": MUSK})
+        assert time.monotonic() - started < 5
+        assert down.status_code == 503
+        assert down.json() == {
+            "error": "StoreUnavailable",
+            "message": "the vector store cannot be reached (query)",
+        }
+        assert client.get("/health").status_code == 503
+        with chroma_server(data, chroma.port):
+            back = client.post("/ask", json={"question": MUSK})
+        assert back.status_code == 200 and "97 milliards" in back.json()["answer"]
