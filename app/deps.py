@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from app.services.answering import Generator
 from app.services.answering.chat import ChatModel
+from app.services.documents import DocumentService
 from app.services.retriever import HybridRetriever
 from config import Settings
 from vectorstore import ChromaStore, Embedder
@@ -23,6 +24,7 @@ class Components:
     store: ChromaStore
     retriever: HybridRetriever
     generator: Generator
+    documents: DocumentService
     chat: ChatModel | None = None
 
     def close(self) -> None:

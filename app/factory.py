@@ -14,6 +14,7 @@ from app.deps import Components
 from app.routers import ask, documents, health, search, widget
 from app.services.answering import ExtractiveGenerator, GenerativeGenerator, Generator
 from app.services.answering.chat import make_chat
+from app.services.documents import DocumentService
 from app.services.retriever import HybridRetriever
 from config import Settings, get_settings
 from vectorstore import ChromaStore, make_embedder
@@ -31,7 +32,8 @@ def build_components(settings: Settings) -> Components:
     generator: Generator = (
         extractive if chat is None else GenerativeGenerator(chat, embedder, extractive)
     )
-    return Components(settings, embedder, store, retriever, generator, chat)
+    documents = DocumentService(retriever, embedder, settings)
+    return Components(settings, embedder, store, retriever, generator, documents, chat)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

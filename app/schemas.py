@@ -129,6 +129,14 @@ class DocumentItem(BaseModel):
     chunks: int
 
 
+class UploadResponse(BaseModel):
+    doc_id: str
+    status: Literal["added", "replaced", "unchanged"] = Field(
+        description="added: new; replaced: a new version of that file name; unchanged: same bytes."
+    )
+    chunks: int
+
+
 class DocumentsResponse(BaseModel):
     documents: list[DocumentItem]
 

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.1, ge=0, le=2)
     llm_context: int = Field(4096, ge=512)
 
+    # Largest file POST /documents accepts.
+    max_upload_bytes: int = Field(2_000_000, ge=1_000)
+
     # Origins of the pages allowed to embed the widget and call the API from a browser, e.g.
     # CORS_ORIGINS='["https://news.example"]'. The service's own pages need no entry.
     cors_origins: list[str] = Field(default_factory=list)

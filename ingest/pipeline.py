@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from config import Settings
 from ingest.chunking import chunk_document
@@ -47,7 +47,7 @@ class IngestReport:
         )
 
 
-def doc_id_for(path: Path) -> str:
+def doc_id_for(path: PurePath) -> str:
     """A stable id from the file name (without its extension): a new version keeps its id.
 
     Names that do not fit in [a-z0-9_-] ("中文.txt", "Été 2025.txt") keep a readable part and a

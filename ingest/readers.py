@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePath
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 
@@ -18,7 +18,7 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class RawDocument:
-    path: Path
+    path: PurePath
     text: str
     raw_hash: str
 

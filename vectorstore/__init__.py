@@ -3,10 +3,12 @@
 from vectorstore.embedders import Embedder, make_embedder
 from vectorstore.errors import (
     DocumentNotFound,
+    DocumentTooLarge,
     EmbedderMismatch,
     EmbedderUnavailable,
     ServiceError,
     StoreUnavailable,
+    UnsupportedDocument,
 )
 from vectorstore.records import Chunk, ChunkHit, DocumentInfo, DocumentMeta, Sentence
 from vectorstore.store import ChromaStore
@@ -18,11 +20,13 @@ __all__ = [
     "DocumentInfo",
     "DocumentMeta",
     "DocumentNotFound",
+    "DocumentTooLarge",
     "Embedder",
     "EmbedderMismatch",
     "EmbedderUnavailable",
     "Sentence",
     "ServiceError",
     "StoreUnavailable",
+    "UnsupportedDocument",
     "make_embedder",
 ]

@@ -4,6 +4,8 @@
     ├── EmbedderMismatch         409  the collection was filled by another embedder
     ├── EmbedderUnavailable      500  an embedder's package or model cannot be loaded
     ├── DocumentNotFound         404  no document with that id
+    ├── DocumentTooLarge         413  an upload over the size limit
+    ├── UnsupportedDocument      415  an upload that is not .txt, .md or .html text
     └── StoreUnavailable         503  the Chroma server cannot be reached
 
 The service renders any of them as `{"error": <class name>, "message": <text>}` with its status.
@@ -32,6 +34,14 @@ class EmbedderUnavailable(ServiceError):
 
 class DocumentNotFound(ServiceError):
     status_code = 404
+
+
+class DocumentTooLarge(ServiceError):
+    status_code = 413
+
+
+class UnsupportedDocument(ServiceError):
+    status_code = 415
 
 
 class StoreUnavailable(ServiceError):

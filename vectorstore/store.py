@@ -241,6 +241,17 @@ class ChromaStore:
                 info.chunks += 1
         return sorted(infos.values(), key=lambda d: d.source)
 
+    def document(self, doc_id: str) -> DocumentInfo:
+        """One document's entry; DocumentNotFound if it is not indexed."""
+        with _unavailable_as_503("get"):
+            got = self._cols.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+        if not got["ids"]:
+            raise DocumentNotFound(f"no document with doc_id {doc_id!r}")
+        chunk = Chunk.from_record(got["ids"][0], "", got["metadatas"][0])
+        info = DocumentInfo.from_chunk(chunk)
+        info.chunks = len(got["ids"])
+        return info
+
     def count(self) -> int:
         with _unavailable_as_503("count"):
             return int(self._cols.chunks.count())
