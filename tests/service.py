@@ -67,23 +67,27 @@ def running_service(
     )
     service = RunningService(f"http://127.0.0.1:{port}", process)
     try:
-        _wait_ready(service)
+        wait_for(f"{service.url}/health", 60, "the service", process)
         yield service
     finally:
         service.stop()
 
 
-def _wait_ready(service: RunningService, seconds: float = 60) -> None:
+def wait_for(
+    url: str, seconds: float, what: str, alive: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll `url` until it answers 200; fail with `what` if it does not in time or `alive` dies."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            raise RuntimeError("the service exited during start-up")
+        if alive is not None and alive.poll() is not None:
+            raise RuntimeError(f"{what} exited during start-up")
         try:
-            if httpx.get(f"{service.url}/health", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the service did not start within {seconds:.0f} s")
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not start within {seconds:.0f} s")
 
 
 @dataclass
@@ -111,15 +115,7 @@ def chroma_server(path: Path, port: int | None = None) -> Iterator[ChromaServer]
     )
     server = ChromaServer("127.0.0.1", port, process)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("chroma run did not start within 30 s") from None
-                time.sleep(0.2)
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", 30, "chroma run", process)
         yield server
     finally:
         server.stop()
