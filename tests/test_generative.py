@@ -308,3 +308,25 @@ def test_closing_the_stream_stops_the_generation(client: TestClient) -> None:
     assert next(events) == "Elon "
     events.close()
     assert pulled == ["Elon "] and closed == [True]
+
+
+def test_a_model_saying_the_articles_do_not_say_is_an_abstention(client: TestClient) -> None:
+    """The model follows its rule and declines: the service abstains, it does not fall back."""
+    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+
+    class DecliningModel:
+        name = "declining"
+
+        def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+            yield from ["Les articles ne ", "le disent pas."]
+
+        def close(self) -> None:
+            pass
+
+    extractive: ExtractiveGenerator = components.generator
+    generator = GenerativeGenerator(DecliningModel(), components.embedder, extractive)
+    answer = generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 5))
+    assert answer.abstained and not answer.fallback and answer.backend == "declining"
+    assert answer.citations == [] and answer.text.startswith("Les articles ne le disent pas")

@@ -65,17 +65,20 @@ class ExtractiveGenerator:
     def compose(
         self, evidence: list[Scored], language: Language, retrieval: Retrieval, **extra: Any
     ) -> Answer:
-        """The quoted answer for the evidence found, or the abstention when there is none."""
+        """The quoted answer for the evidence found, or the abstention when there is none.
+
+        `extra` sets the other Answer fields: a fallback's notice, or the backend that declined.
+        """
         if not evidence:
             abstain = load_prompt("extractive", language)["abstain"]
-            return Answer(abstain, language, True, self.name, **extra)
+            return Answer(abstain, language, True, **{"backend": self.name, **extra})
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
         citations = [
             Citation(i, s.sentence, chunks[s.sentence.chunk_id], round(s.score, 4))
             for i, s in enumerate(self._choose(evidence), start=1)
         ]
         text = self._render(citations, language)
-        return Answer(text, language, False, self.name, citations, **extra)
+        return Answer(text, language, False, citations=citations, **{"backend": self.name, **extra})
 
     def evidence_check(self, question: str, retrieval: Retrieval) -> EvidenceCheck:
         return EvidenceCheck(

@@ -19,7 +19,7 @@ from app.services.answering.verify import Evidence, verify
 from app.services.followup import Turn, self_contained
 from app.services.language import Language, detect_language
 from app.services.retriever import Retrieval
-from app.services.tokens import tokenize
+from app.services.tokens import fold, tokenize
 from prompts import load_prompt
 from vectorstore import ChunkHit, Embedder
 
@@ -100,11 +100,15 @@ class GenerativeGenerator:
             close = getattr(written, "close", None)
             if close:
                 close()  # a client that went away stops the generation
+        written_text = "".join(pieces)
+        if _declines(written_text):
+            yield self.extractive.compose([], language, retrieval, backend=self.name)
+            return
         sentences, vectors = self.extractive.retriever.store.sentences_of(
             [hit.chunk.id for hit in retrieval.hits]
         )
         checked = verify(
-            "".join(pieces), Evidence(retrieval.hits, sentences, vectors), self.embedder.embed
+            written_text, Evidence(retrieval.hits, sentences, vectors), self.embedder.embed
         )
         if not checked.citations:
             yield self.extractive.compose(
@@ -139,3 +143,10 @@ def messages_for(question: str, language: Language, hits: list[ChunkHit]) -> Mes
         {"role": "assistant", "content": prompt["example_assistant"]},
         {"role": "user", "content": prompt["user"].format(passages=passages, question=question)},
     ]
+
+
+def _declines(text: str) -> bool:
+    """Whether the model said, as its rules tell it to, that the passages do not answer."""
+    phrases = [fold(load_prompt("answer", lang)["abstain"]) for lang in ("fr", "en")]
+    said = fold(text).strip().strip('.!«»" ')
+    return any(said.startswith(p) and len(said) < 2 * len(p) for p in phrases)
