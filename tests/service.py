@@ -21,15 +21,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop(process: subprocess.Popen[bytes], kill: bool = False) -> None:
+    """End a child process if it still runs (SIGKILL when `kill`, else SIGTERM) and reap it."""
+    if process.poll() is None:
+        process.kill() if kill else process.terminate()
+        process.wait(timeout=10)
+
+
 @dataclass
 class RunningService:
     url: str
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        stop(self.process)
 
 
 @contextmanager
@@ -98,9 +103,7 @@ class ChromaServer:
 
     def stop(self) -> None:
         """Kill the server at once, as a crash would."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop(self.process, kill=True)
 
 
 @contextmanager

@@ -122,40 +122,25 @@ class ChromaStore:
         place: until the last step, a reader sees a complete version.
         """
         with _unavailable_as_503("write"):
-            self._add(
-                self._cols.chunks,
-                [c.id for c in chunks],
-                chunk_vectors,
-                [c.text for c in chunks],
-                [c.metadata() for c in chunks],
-            )
-            self._add(
-                self._cols.sentences,
-                [s.id for s in sentences],
-                sentence_vectors,
-                [s.text for s in sentences],
-                [s.metadata() for s in sentences],
-            )
+            for collection, records, vectors in (
+                (self._cols.chunks, chunks, chunk_vectors),
+                (self._cols.sentences, sentences, sentence_vectors),
+            ):
+                self._add(collection, records, vectors)
             new_hash = chunks[0].content_hash if chunks else ""
             stale = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": new_hash}}]}
             self._cols.chunks.delete(where=stale)
             self._cols.sentences.delete(where=stale)
 
     @staticmethod
-    def _add(
-        collection: Any,
-        ids: list[str],
-        vectors: np.ndarray,
-        texts: list[str],
-        metadatas: list[dict[str, Any]],
-    ) -> None:
-        for i in range(0, len(ids), _WRITE_BATCH):
-            part = slice(i, i + _WRITE_BATCH)
+    def _add(collection: Any, records: Sequence[Chunk | Sentence], vectors: np.ndarray) -> None:
+        for i in range(0, len(records), _WRITE_BATCH):
+            part = records[i : i + _WRITE_BATCH]
             collection.upsert(
-                ids=ids[part],
-                embeddings=vectors[part],
-                documents=texts[part],
-                metadatas=metadatas[part],
+                ids=[r.id for r in part],
+                embeddings=vectors[i : i + _WRITE_BATCH],
+                documents=[r.text for r in part],
+                metadatas=[r.metadata() for r in part],
             )
 
     def delete_document(self, doc_id: str) -> None:
@@ -191,14 +176,10 @@ class ChromaStore:
         collection: Any, vector: np.ndarray, top_k: int, include: list[str]
     ) -> dict[str, list[Any]]:
         """Chroma's nearest records to one vector, unwrapped from its per-query lists."""
+        # Chroma 1.5 answers an empty collection, or one smaller than top_k, with what it has.
         with _unavailable_as_503("query"):
-            count = collection.count()
-            if count == 0:
-                return {key: [] for key in ("ids", "distances", *include)}
             got = collection.query(
-                query_embeddings=[vector],
-                n_results=min(top_k, count),
-                include=[*include, "distances"],
+                query_embeddings=[vector], n_results=top_k, include=[*include, "distances"]
             )
         return {key: got[key][0] for key in ("ids", "distances", *include)}
 
