@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from app import errors
 from app.deps import Components
@@ -17,7 +19,7 @@ from app.services.answering.chat import make_chat
 from app.services.documents import DocumentService
 from app.services.retriever import HybridRetriever
 from config import Settings, get_settings
-from vectorstore import ChromaStore, make_embedder
+from vectorstore import ChromaStore, ServiceError, make_embedder
 
 log = logging.getLogger("app")
 
@@ -36,6 +38,21 @@ def build_components(settings: Settings) -> Components:
     return Components(settings, embedder, store, retriever, generator, documents, chat)
 
 
+async def _watch(retriever: HybridRetriever, every: float) -> None:
+    """Reload the snapshot when another process changed the store; survive the store's outages."""
+    failing = False
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await run_in_threadpool(retriever.refresh_if_changed):
+                log.info("documents changed: %d chunks now", len(retriever.snapshot.chunks))
+            failing = False
+        except ServiceError as exc:
+            if not failing:
+                log.warning("cannot check the store for changes: %s", exc.message)
+            failing = True
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service; `settings` default to the environment's."""
     settings = settings or get_settings()
@@ -45,12 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         components = build_components(settings)
         log.info(
             "ready: %d chunks, embedder %s, backend %s",
-            components.store.count(),
+            len(components.retriever.snapshot.chunks),
             components.embedder.fingerprint,
             components.generator.name,
         )
         app.state.components = components
+        watcher = None
+        if settings.refresh_seconds:
+            watcher = asyncio.create_task(_watch(components.retriever, settings.refresh_seconds))
         yield
+        if watcher is not None:
+            watcher.cancel()
         components.close()
 
     app = FastAPI(

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.1, ge=0, le=2)
     llm_context: int = Field(4096, ge=512)
 
+    # How often a running service checks whether another process (a worker, the ingester on a
+    # Chroma server) changed the documents, and reloads its lexical index if so; 0 = never.
+    refresh_seconds: float = Field(2.0, ge=0)
+
     # Largest file POST /documents accepts.
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
 

@@ -21,7 +21,7 @@ from ingest.readers import RawDocument, UnreadableFile, discover, read_document
 from vectorstore import ChromaStore, DocumentMeta, Embedder
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass
@@ -77,6 +77,7 @@ def ingest_document(
     content_hash = version_hash(raw, settings)
     stored_hash = store.content_hash(doc_id)
     if stored_hash == content_hash:
+        store.remove_stale(doc_id, content_hash)  # in case a run was killed before it did
         report.unchanged.append(doc_id)
         return
     cleaned = clean(raw.text)

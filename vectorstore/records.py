@@ -137,6 +137,8 @@ class DocumentInfo:
     chunks: int = 1
 
     @classmethod
-    def from_chunk(cls, chunk: Chunk) -> DocumentInfo:
-        doc = chunk.doc
-        return cls(doc.doc_id, doc.title, doc.source, doc.date, list(doc.sources))
+    def from_manifest(cls, meta: dict[str, Any]) -> DocumentInfo:
+        doc = DocumentMeta.from_metadata(meta)
+        return cls(
+            doc.doc_id, doc.title, doc.source, doc.date, list(doc.sources), int(meta["chunks"])
+        )

@@ -1,13 +1,23 @@
 """The Chroma store: the one module that talks to chromadb.
 
-Two collections per corpus: `<name>` holds the chunks (what `/search` returns) and
+Three collections per corpus: `<name>` holds the chunks (what `/search` returns),
 `<name>-sentences` the sentences of each chunk with their own vectors, computed once at ingest so
-that answering needs no embedding of passages at query time. Both are cosine-space collections that
-record the embedder that filled them.
+that answering needs no embedding of passages at query time, and `<name>-manifest` one record per
+document naming its live version. The first two are cosine-space collections that record the
+embedder that filled them.
+
+The manifest is the commit point of a write. A document's chunks and sentences are written first
+(their ids carry the version's hash, so an old version is never overwritten in place), then one
+manifest record makes the new version live, then the old version is removed. Readers keep only
+chunks of live versions, so a writer killed at any step leaves no half-written document visible,
+and the next ingest of the same file completes it. A generation record changes with every commit,
+so that other processes know when to reload.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +32,10 @@ from vectorstore.errors import DocumentNotFound, EmbedderMismatch, StoreUnavaila
 from vectorstore.records import Chunk, ChunkHit, DocumentInfo, Sentence
 
 _WRITE_BATCH = 256
+# The manifest's records carry no meaning in their vectors; Chroma needs one all the same.
+_NO_VECTOR = [1.0]
+# The id of the generation record: "#" never appears in a doc_id.
+_GENERATION = "#generation"
 
 
 @contextmanager
@@ -51,10 +65,16 @@ def open_client(settings: Settings) -> Any:
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
+def _stale(doc_id: str, content_hash: str) -> dict[str, Any]:
+    """Chroma's filter for the records of a document's versions other than `content_hash`."""
+    return {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": content_hash}}]}
+
+
 @dataclass
 class _Collections:
     chunks: Any
     sentences: Any
+    manifest: Any
 
 
 class ChromaStore:
@@ -66,7 +86,11 @@ class ChromaStore:
         self.embedder_fingerprint = embedder_fingerprint
         with _unavailable_as_503("open collections"):
             self._cols = _Collections(
-                chunks=self._open(name), sentences=self._open(f"{name}-sentences")
+                chunks=self._open(name),
+                sentences=self._open(f"{name}-sentences"),
+                manifest=client.get_or_create_collection(
+                    f"{name}-manifest", embedding_function=None
+                ),
             )
 
     @classmethod
@@ -95,16 +119,17 @@ class ChromaStore:
         client = open_client(settings)
         with _unavailable_as_503("drop"):
             existing = {c.name for c in client.list_collections()}
-            for name in (settings.collection, f"{settings.collection}-sentences"):
+            for suffix in ("", "-sentences", "-manifest"):
+                name = settings.collection + suffix
                 if name in existing:
                     client.delete_collection(name)
 
     # -- writing -------------------------------------------------------------------------------
 
     def content_hash(self, doc_id: str) -> str | None:
-        """The content hash of the stored version of a document, or None if absent."""
+        """The content hash of the live version of a document, or None if absent."""
         with _unavailable_as_503("get"):
-            got = self._cols.chunks.get(where={"doc_id": doc_id}, limit=1, include=["metadatas"])
+            got = self._cols.manifest.get(ids=[doc_id], include=["metadatas"])
         metadatas = got["metadatas"] or []
         return str(metadatas[0]["content_hash"]) if metadatas else None
 
@@ -116,21 +141,30 @@ class ChromaStore:
         sentences: Sequence[Sentence],
         sentence_vectors: np.ndarray,
     ) -> None:
-        """Write a document's new version, then remove what is left of older versions.
-
-        Chunk ids carry the content hash, so the new version never overwrites the old one in
-        place: until the last step, a reader sees a complete version.
-        """
+        """Write a document's new version, make it live, then remove older versions."""
+        if not chunks:
+            raise ValueError(f"{doc_id}: a document needs at least one chunk")
+        doc = chunks[0].doc
         with _unavailable_as_503("write"):
-            for collection, records, vectors in (
-                (self._cols.chunks, chunks, chunk_vectors),
-                (self._cols.sentences, sentences, sentence_vectors),
-            ):
-                self._add(collection, records, vectors)
-            new_hash = chunks[0].content_hash if chunks else ""
-            stale = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": new_hash}}]}
-            self._cols.chunks.delete(where=stale)
-            self._cols.sentences.delete(where=stale)
+            self._add(self._cols.chunks, chunks, chunk_vectors)
+            self._add(self._cols.sentences, sentences, sentence_vectors)
+            live = {**doc.metadata(), "chunks": len(chunks), "ingested_at": time.time()}
+            self._cols.manifest.upsert(ids=[doc_id], embeddings=[_NO_VECTOR], metadatas=[live])
+            self._bump_generation()
+            self._delete_stale(doc_id, doc.content_hash)
+
+    def remove_stale(self, doc_id: str, content_hash: str) -> None:
+        """Remove what a writer stopped after its commit left of a document's older versions."""
+        stale = _stale(doc_id, content_hash)
+        with _unavailable_as_503("write"):
+            # Sentences go last when a version is removed: none left means nothing is left.
+            if self._cols.sentences.get(where=stale, limit=1, include=[])["ids"]:
+                self._delete_stale(doc_id, content_hash)
+
+    def _delete_stale(self, doc_id: str, content_hash: str) -> None:
+        stale = _stale(doc_id, content_hash)
+        self._cols.chunks.delete(where=stale)
+        self._cols.sentences.delete(where=stale)
 
     @staticmethod
     def _add(collection: Any, records: Sequence[Chunk | Sentence], vectors: np.ndarray) -> None:
@@ -143,11 +177,18 @@ class ChromaStore:
                 metadatas=[r.metadata() for r in part],
             )
 
+    def _bump_generation(self) -> None:
+        self._cols.manifest.upsert(
+            ids=[_GENERATION], embeddings=[_NO_VECTOR], metadatas=[{"value": uuid.uuid4().hex}]
+        )
+
     def delete_document(self, doc_id: str) -> None:
-        """Remove a document's chunks and sentences; DocumentNotFound if there are none."""
+        """Remove a document (first from the manifest, so that it vanishes at once)."""
         if self.content_hash(doc_id) is None:
             raise DocumentNotFound(f"no document with doc_id {doc_id!r}")
         with _unavailable_as_503("delete"):
+            self._cols.manifest.delete(ids=[doc_id])
+            self._bump_generation()
             self._cols.chunks.delete(where={"doc_id": doc_id})
             self._cols.sentences.delete(where={"doc_id": doc_id})
 
@@ -183,14 +224,35 @@ class ChromaStore:
             )
         return {key: got[key][0] for key in ("ids", "distances", *include)}
 
-    def all_chunks(self) -> list[Chunk]:
-        """Every chunk, for building the lexical index."""
+    def generation(self) -> str:
+        """A value that changes whenever a document is added, replaced or removed."""
+        with _unavailable_as_503("get"):
+            got = self._cols.manifest.get(ids=[_GENERATION], include=["metadatas"])
+        return str(got["metadatas"][0]["value"]) if got["ids"] else ""
+
+    def live_versions(self) -> dict[str, str]:
+        """doc_id -> content hash of its live version, for every document."""
+        return {info.doc_id: version for info, version in self._manifest()}
+
+    def _manifest(self, doc_id: str | None = None) -> list[tuple[DocumentInfo, str]]:
+        with _unavailable_as_503("get"):
+            got = self._cols.manifest.get(ids=[doc_id] if doc_id else None, include=["metadatas"])
+        return [
+            (DocumentInfo.from_manifest(meta), str(meta["content_hash"]))
+            for rid, meta in zip(got["ids"], got["metadatas"], strict=True)
+            if rid != _GENERATION
+        ]
+
+    def all_chunks(self, live: dict[str, str] | None = None) -> list[Chunk]:
+        """Every chunk of a live version (of `live`, read from the manifest when not given)."""
+        live = self.live_versions() if live is None else live
         with _unavailable_as_503("get"):
             got = self._cols.chunks.get(include=["documents", "metadatas"])
-        return [
+        chunks = [
             Chunk.from_record(cid, text, meta)
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
+        return [c for c in chunks if live.get(c.doc_id) == c.content_hash]
 
     def sentences_of(self, chunk_ids: Sequence[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
@@ -212,26 +274,15 @@ class ChromaStore:
         return [sentences[i] for i in order], vectors[order] if order else vectors
 
     def documents(self) -> list[DocumentInfo]:
-        """What is indexed: one entry per document with its chunk count."""
-        infos: dict[str, DocumentInfo] = {}
-        for chunk in self.all_chunks():
-            info = infos.get(chunk.doc_id)
-            if info is None:
-                infos[chunk.doc_id] = DocumentInfo.from_chunk(chunk)
-            else:
-                info.chunks += 1
-        return sorted(infos.values(), key=lambda d: d.source)
+        """What is indexed: one entry per live document with its chunk count."""
+        return sorted((info for info, _ in self._manifest()), key=lambda d: d.source)
 
     def document(self, doc_id: str) -> DocumentInfo:
         """One document's entry; DocumentNotFound if it is not indexed."""
-        with _unavailable_as_503("get"):
-            got = self._cols.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
-        if not got["ids"]:
+        found = self._manifest(doc_id)
+        if not found:
             raise DocumentNotFound(f"no document with doc_id {doc_id!r}")
-        chunk = Chunk.from_record(got["ids"][0], "", got["metadatas"][0])
-        info = DocumentInfo.from_chunk(chunk)
-        info.chunks = len(got["ids"])
-        return info
+        return found[0][0]
 
     def count(self) -> int:
         with _unavailable_as_503("count"):

@@ -14,11 +14,12 @@ router = APIRouter(tags=["service"])
 @router.get("/health", response_model=HealthResponse, responses=ERROR_RESPONSES)
 def health(components: ComponentsDep) -> HealthResponse:
     """200 when the service can answer; 503 when the vector store cannot be reached."""
+    components.store.generation()  # a round trip: 503 when the store cannot be reached
     snapshot = components.retriever.snapshot
     return HealthResponse(
         status="ready",
-        documents=len({c.doc_id for c in snapshot.chunks}),
-        chunks=components.store.count(),
+        documents=snapshot.documents,
+        chunks=len(snapshot.chunks),
         embedder=components.embedder.fingerprint,
         backend=components.generator.name,
     )

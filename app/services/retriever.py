@@ -20,8 +20,12 @@ from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The chunks of the corpus at one moment, with their lexical index and vocabulary bridge."""
+    """The live chunks of the corpus at one moment, with their lexical index and vocabulary
+    bridge. Dense hits outside it (a version being written, or not yet seen) are ignored, so a
+    question sees each document in one version only."""
 
+    generation: str
+    documents: int
     chunks: list[Chunk]
     by_id: dict[str, Chunk]
     bm25: BM25Index
@@ -54,17 +58,28 @@ class HybridRetriever:
         return self._snapshot
 
     def _build_snapshot(self) -> Snapshot:
-        chunks = self.store.all_chunks()
+        # The generation is read first: a commit after it makes the next check reload.
+        generation = self.store.generation()
+        live = self.store.live_versions()
+        chunks = self.store.all_chunks(live)
         texts = [c.text for c in chunks]
         bridge = VocabularyBridge(
             texts, self.embedder, self.settings.bridge_threshold, self._word_vectors
         )
-        return Snapshot(chunks, {c.id: c for c in chunks}, BM25Index(texts), bridge)
+        by_id = {c.id: c for c in chunks}
+        return Snapshot(generation, len(live), chunks, by_id, BM25Index(texts), bridge)
 
     def refresh(self) -> None:
         """Rebuild the lexical index after the store changed (known words are not re-embedded)."""
         with self._lock:
             self._snapshot = self._build_snapshot()
+
+    def refresh_if_changed(self) -> bool:
+        """Reload when another process changed the store since the snapshot; True if it did."""
+        if self.store.generation() == self._snapshot.generation:
+            return False
+        self.refresh()
+        return True
 
     def retrieve(self, query: str, top_k: int) -> Retrieval:
         """The top_k chunks for a query, best first, scored by weighted reciprocal rank fusion."""
@@ -75,11 +90,13 @@ class HybridRetriever:
         vector = vectors[0]
         lexical_query = snapshot.bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)
-        dense = self.store.query(vector, pool)
+        dense = [hit for hit in self.store.query(vector, pool) if hit.chunk.id in snapshot.by_id]
         rankings = [
             ([hit.chunk.id for hit in dense], settings.dense_weight),
             (
-                _chunks_by_best_sentence(self.store.query_sentences(vector, 3 * pool)),
+                _chunks_by_best_sentence(
+                    self.store.query_sentences(vector, 3 * pool), snapshot.by_id
+                ),
                 settings.sentence_weight,
             ),
             (
@@ -91,18 +108,15 @@ class HybridRetriever:
         for ranking, weight in rankings:
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (settings.rrf_k + rank + 1)
-        chunks = {hit.chunk.id: hit.chunk for hit in dense}
         best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
-        hits = [
-            ChunkHit(chunk=chunks.get(cid) or snapshot.by_id[cid], score=round(fused[cid], 6))
-            for cid in best
-            if cid in chunks or cid in snapshot.by_id
-        ]
+        hits = [ChunkHit(chunk=snapshot.by_id[cid], score=round(fused[cid], 6)) for cid in best]
         word_vectors = snapshot.bridge.vectors_of(surface_words(query))
         word_vectors.update(zip(foreign, vectors[1:], strict=True))
         return Retrieval(hits=hits, query_vector=vector, word_vectors=word_vectors)
 
 
-def _chunks_by_best_sentence(sentence_hits: list[tuple[str, float]]) -> list[str]:
-    """Chunk ids ranked by their best-matching sentence (hits arrive best first)."""
-    return list(dict.fromkeys(chunk_id for chunk_id, _ in sentence_hits))
+def _chunks_by_best_sentence(
+    sentence_hits: list[tuple[str, float]], live: dict[str, Chunk]
+) -> list[str]:
+    """Live chunk ids ranked by their best-matching sentence (hits arrive best first)."""
+    return list(dict.fromkeys(chunk_id for chunk_id, _ in sentence_hits if chunk_id in live))
