@@ -14,14 +14,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from app.observability import errors_total
 from app.schemas import ErrorResponse
 from vectorstore import ServiceError
 
 log = logging.getLogger("app.errors")
 
 
-def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": kind, "message": message})
+def error_response(
+    status: int, kind: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The one error body, for the handlers below and the middleware that refuses requests."""
+    errors_total.labels(kind).inc()
+    return JSONResponse(
+        status_code=status, content={"error": kind, "message": message}, headers=headers
+    )
 
 
 def _field(loc: tuple[object, ...]) -> str:
@@ -31,7 +38,7 @@ def _field(loc: tuple[object, ...]) -> str:
 
 async def on_service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return _error(exc.status_code, type(exc).__name__, exc.message)
+    return error_response(exc.status_code, type(exc).__name__, exc.message)
 
 
 async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -42,17 +49,17 @@ async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         else f"{_field(tuple(e['loc']))}: {e['msg']}"
         for e in exc.errors()
     ]
-    return _error(422, "ValidationError", "; ".join(problems))
+    return error_response(422, "ValidationError", "; ".join(problems))
 
 
 async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return _error(exc.status_code, "HTTPError", str(exc.detail))
+    return error_response(exc.status_code, "HTTPError", str(exc.detail))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error(500, "InternalError", "the service failed to handle this request")
+    return error_response(500, "InternalError", "the service failed to handle this request")
 
 
 def install(app: FastAPI) -> None:
@@ -64,7 +71,10 @@ def install(app: FastAPI) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"description": "An API key is set and the request lacks it", "model": ErrorResponse},
+    413: {"description": "The body is over the size limit", "model": ErrorResponse},
     409: {"description": "The collection was filled by another embedder", "model": ErrorResponse},
     422: {"description": "Invalid request", "model": ErrorResponse},
+    429: {"description": "Over the rate limit; see Retry-After", "model": ErrorResponse},
     503: {"description": "The vector store is unreachable", "model": ErrorResponse},
 }

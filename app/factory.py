@@ -13,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app import errors
 from app.deps import Components
+from app.guards import GuardMiddleware
+from app.observability import ObservabilityMiddleware, configure_logging
 from app.routers import ask, documents, health, search, widget
 from app.services.answering import ExtractiveGenerator, GenerativeGenerator, Generator
 from app.services.answering.chat import make_chat
@@ -56,6 +58,7 @@ async def _watch(retriever: HybridRetriever, every: float) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service; `settings` default to the environment's."""
     settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,14 +86,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    # Outermost last: every request gets an id and a log line, refusals get CORS headers.
+    app.add_middleware(GuardMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Accept"],
-            expose_headers=["Retry-After"],
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "Accept", "X-API-Key", "Authorization", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
         )
+    app.add_middleware(ObservabilityMiddleware)
     for router in (search.router, ask.router, documents.router, health.router, widget.router):
         app.include_router(router)
     return app

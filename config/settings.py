@@ -74,8 +74,19 @@ class Settings(BaseSettings):
     # Chroma server) changed the documents, and reloads its lexical index if so; 0 = never.
     refresh_seconds: float = Field(2.0, ge=0)
 
-    # Largest file POST /documents accepts.
+    # Largest file POST /documents accepts, and largest body of any other request.
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
+    max_body_bytes: int = Field(1_000_000, ge=1_000)
+
+    # When set, every endpoint but /health and the widget's files wants this key, in an
+    # `X-API-Key` header or as `Authorization: Bearer <key>`.
+    api_key: SecretStr | None = None
+    # Requests per minute and client address (each worker counts its own); 0 = no limit.
+    rate_limit_per_minute: int = Field(0, ge=0)
+
+    # Logs: one JSON object per line (`json`) or plain lines (`text`), each with a request id.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Origins of the pages allowed to embed the widget and call the API from a browser, e.g.
     # CORS_ORIGINS='["https://news.example"]'. The service's own pages need no entry.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import ComponentsDep
 from app.errors import ERROR_RESPONSES
+from app.observability import answers_total, generation_seconds, retrieval_seconds, timed
 from app.schemas import AskRequest, AskResponse, Citation
 from app.services.answering import Answer
 from app.services.language import detect_language
@@ -71,26 +73,39 @@ async def ask(
     language = detect_language(body.question)
     generator = components.generator
     query = await run_in_threadpool(generator.rewrite, body.question, body.history)
-    retrieval = await run_in_threadpool(components.retriever.retrieve, query, body.top_k)
+    with timed(retrieval_seconds):
+        retrieval = await run_in_threadpool(components.retriever.retrieve, query, body.top_k)
     if not body.stream:
-        answer = await run_in_threadpool(generator.answer, query, language, retrieval)
+        with timed(generation_seconds.labels(generator.name)):
+            answer = await run_in_threadpool(generator.answer, query, language, retrieval)
+        count(answer)
         return response_of(answer)
     events = generator.stream(query, language, retrieval)
     return StreamingResponse(
-        _sse(events, request),
+        _sse(events, request, generator.name),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _sse(events: Iterator[str | Answer], request: Request) -> AsyncIterator[str]:
+def count(answer: Answer) -> None:
+    outcome = "abstained" if answer.abstained else "fallback" if answer.fallback else "answered"
+    answers_total.labels(outcome).inc()
+
+
+async def _sse(
+    events: Iterator[str | Answer], request: Request, backend: str
+) -> AsyncIterator[str]:
     """Server-Sent Events from the generator's pieces, stopping it if the client leaves."""
+    started = time.perf_counter()
     try:
         while not await request.is_disconnected():
             event = await run_in_threadpool(next, events, None)
             if event is None:
                 return
             if isinstance(event, Answer):
+                generation_seconds.labels(backend).observe(time.perf_counter() - started)
+                count(event)
                 yield _event("answer", response_of(event).model_dump())
                 return
             yield _event("delta", {"text": event})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.deps import ComponentsDep
 from app.errors import ERROR_RESPONSES
+from app.observability import metrics_body
 from app.schemas import HealthResponse
 
 router = APIRouter(tags=["service"])
@@ -23,3 +24,14 @@ def health(components: ComponentsDep) -> HealthResponse:
         embedder=components.embedder.fingerprint,
         backend=components.generator.name,
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+def metrics() -> Response:
+    """Requests, latencies, retrieval and generation times, answers by outcome, errors."""
+    body, content_type = metrics_body()
+    return Response(body, media_type=content_type)

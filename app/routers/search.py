@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.deps import ComponentsDep
 from app.errors import ERROR_RESPONSES
+from app.observability import retrieval_seconds, timed
 from app.schemas import Passage, SearchRequest, SearchResponse
 from vectorstore import ChunkHit
 
@@ -30,5 +31,6 @@ def passage_of(hit: ChunkHit) -> Passage:
 @router.post("/search", response_model=SearchResponse, responses=ERROR_RESPONSES)
 def search(body: SearchRequest, components: ComponentsDep) -> SearchResponse:
     """Passages of the articles for a query, best first (hybrid dense + BM25 retrieval)."""
-    retrieval = components.retriever.retrieve(body.query, body.top_k)
+    with timed(retrieval_seconds):
+        retrieval = components.retriever.retrieve(body.query, body.top_k)
     return SearchResponse(results=[passage_of(hit) for hit in retrieval.hits])

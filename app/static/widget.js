@@ -16,6 +16,8 @@
 
   var script = document.currentScript;
   var api = ((script && script.getAttribute("data-api")) || "").replace(/\/+$/, "");
+  // A key in a public page is readable by anyone: for a page people log into, or behind a proxy.
+  var apiKey = (script && script.getAttribute("data-api-key")) || "";
   var lang = ((script && script.getAttribute("data-lang")) ||
               document.documentElement.lang || "fr").slice(0, 2).toLowerCase();
   var TIMEOUT_MS = 90000;  // longer than the service's own model time limits
@@ -253,6 +255,12 @@
     return pump();
   }
 
+  function requestHeaders() {
+    var headers = { "Content-Type": "application/json", "Accept": "text/event-stream" };
+    if (apiKey) headers["X-API-Key"] = apiKey;
+    return headers;
+  }
+
   function ask(question, isRetry) {
     if (busy) return;
     busy = true;
@@ -271,7 +279,7 @@
     var streamed = "";
     fetch(api + "/ask", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+      headers: requestHeaders(),
       body: JSON.stringify({ question: question, history: history.slice(-6), stream: true }),
       signal: controller.signal
     }).then(function (response) {
