@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
+from threadpoolctl import threadpool_limits
 
 from app import errors
 from app.deps import Components
@@ -28,6 +29,9 @@ log = logging.getLogger("app")
 
 def build_components(settings: Settings) -> Components:
     """Load the embedder, open the store and build the retriever and the answering backend."""
+    # Requests run in threads; each numpy call among them gets one BLAS thread (see
+    # EMBEDDER_THREADS): multi-threaded OpenBLAS calls from concurrent threads thrash.
+    threadpool_limits(limits=1, user_api="blas")
     embedder = make_embedder(settings)
     store = ChromaStore.from_settings(settings, embedder.fingerprint)
     retriever = HybridRetriever(store, embedder, settings)

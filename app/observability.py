@@ -149,7 +149,9 @@ class ObservabilityMiddleware:
             return
         given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         rid = given if _GIVEN_ID.match(given) else uuid.uuid4().hex
-        token = request_id.set(rid)
+        # Not reset at the end: the error handler outside this middleware logs with it too, and
+        # each request runs in a task of its own, so the value goes no further.
+        request_id.set(rid)
         started = time.perf_counter()
         status = 500
 
@@ -185,4 +187,3 @@ class ObservabilityMiddleware:
                     "client": (scope.get("client") or ("-",))[0],
                 },
             )
-            request_id.reset(token)

@@ -68,7 +68,7 @@ def running_service(
         ],
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp / "service.log").open("wb"),  # the service's JSON logs, for a failing test
     )
     service = RunningService(f"http://127.0.0.1:{port}", process)
     try:

@@ -18,20 +18,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import InternalError as ChromaInternalError
 
 from config import Settings
 from vectorstore.errors import DocumentNotFound, EmbedderMismatch, StoreUnavailable
 from vectorstore.records import Chunk, ChunkHit, DocumentInfo, Sentence
 
 _WRITE_BATCH = 256
+_READ_ATTEMPTS = 4
+T = TypeVar("T")
 # The manifest's records carry no meaning in their vectors; Chroma needs one all the same.
 _NO_VECTOR = [1.0]
 # The id of the generation record: "#" never appears in a doc_id.
@@ -63,6 +66,19 @@ def open_client(settings: Settings) -> Any:
             )
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def _reading(read: Callable[[], T]) -> T:
+    """A read, tried again when a Chroma server trips over records deleted while it reads (an
+    older version removed by another process: "Error finding id")."""
+    for attempt in range(_READ_ATTEMPTS):
+        try:
+            return read()
+        except ChromaInternalError as exc:
+            if "Error finding id" not in str(exc) or attempt == _READ_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _stale(doc_id: str, content_hash: str) -> dict[str, Any]:
@@ -219,10 +235,16 @@ class ChromaStore:
         """Chroma's nearest records to one vector, unwrapped from its per-query lists."""
         # Chroma 1.5 answers an empty collection, or one smaller than top_k, with what it has.
         with _unavailable_as_503("query"):
-            got = collection.query(
-                query_embeddings=[vector], n_results=top_k, include=[*include, "distances"]
+            got = _reading(
+                lambda: collection.query(
+                    query_embeddings=[vector],
+                    n_results=top_k,
+                    include=[*include, "metadatas", "distances"],
+                )
             )
-        return {key: got[key][0] for key in ("ids", "distances", *include)}
+        # A record deleted between the vector search and the metadata fetch comes back empty.
+        kept = [i for i, meta in enumerate(got["metadatas"][0]) if meta is not None]
+        return {key: [got[key][0][i] for i in kept] for key in ("ids", "distances", *include)}
 
     def generation(self) -> str:
         """A value that changes whenever a document is added, replaced or removed."""
@@ -259,9 +281,11 @@ class ChromaStore:
         if not chunk_ids:
             return [], np.zeros((0, 0), dtype=np.float32)  # callers test for no sentences
         with _unavailable_as_503("get"):
-            got = self._cols.sentences.get(
-                where={"chunk_id": {"$in": list(chunk_ids)}},
-                include=["documents", "metadatas", "embeddings"],
+            got = _reading(
+                lambda: self._cols.sentences.get(
+                    where={"chunk_id": {"$in": list(chunk_ids)}},
+                    include=["documents", "metadatas", "embeddings"],
+                )
             )
         sentences = [
             Sentence.from_record(sid, text, meta)

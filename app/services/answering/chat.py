@@ -7,6 +7,7 @@ can fall back to an extractive answer.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -107,7 +108,7 @@ class LlamaCppChat:
         self._llm: Any = Llama(
             model_path=str(path),
             n_ctx=settings.llm_context,
-            n_threads=settings.embedder_threads,
+            n_threads=os.cpu_count() or 2,
             verbose=False,
         )
         self._options = {
