@@ -34,6 +34,7 @@ from vectorstore.records import Chunk, ChunkHit, DocumentInfo, Sentence
 
 _WRITE_BATCH = 256
 _READ_ATTEMPTS = 4
+_READ_PAGE = 5_000
 T = TypeVar("T")
 # The manifest's records carry no meaning in their vectors; Chroma needs one all the same.
 _NO_VECTOR = [1.0]
@@ -81,9 +82,23 @@ def _reading(read: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+def _matrix(vectors: list[Any]) -> np.ndarray:
+    return np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, 0), np.float32)
+
+
 def _stale(doc_id: str, content_hash: str) -> dict[str, Any]:
     """Chroma's filter for the records of a document's versions other than `content_hash`."""
     return {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": content_hash}}]}
+
+
+@dataclass(frozen=True)
+class LiveVersion:
+    """A document's manifest record: what it is, which version is live, and how many chunks
+    (in `info`) and sentences that version has."""
+
+    info: DocumentInfo
+    content_hash: str
+    sentences: int
 
 
 @dataclass
@@ -164,7 +179,12 @@ class ChromaStore:
         with _unavailable_as_503("write"):
             self._add(self._cols.chunks, chunks, chunk_vectors)
             self._add(self._cols.sentences, sentences, sentence_vectors)
-            live = {**doc.metadata(), "chunks": len(chunks), "ingested_at": time.time()}
+            live = {
+                **doc.metadata(),
+                "chunks": len(chunks),
+                "sentences": len(sentences),
+                "ingested_at": time.time(),
+            }
             self._cols.manifest.upsert(ids=[doc_id], embeddings=[_NO_VECTOR], metadatas=[live])
             self._bump_generation()
             self._delete_stale(doc_id, doc.content_hash)
@@ -220,14 +240,6 @@ class ChromaStore:
             )
         ]
 
-    def query_sentences(self, vector: np.ndarray, top_k: int) -> list[tuple[str, float]]:
-        """(chunk_id, cosine) of the `top_k` sentences nearest to a query vector, best first."""
-        got = self._nearest(self._cols.sentences, vector, top_k, ["metadatas"])
-        return [
-            (str(meta["chunk_id"]), 1.0 - float(dist))
-            for meta, dist in zip(got["metadatas"], got["distances"], strict=True)
-        ]
-
     @staticmethod
     def _nearest(
         collection: Any, vector: np.ndarray, top_k: int, include: list[str]
@@ -252,29 +264,68 @@ class ChromaStore:
             got = self._cols.manifest.get(ids=[_GENERATION], include=["metadatas"])
         return str(got["metadatas"][0]["value"]) if got["ids"] else ""
 
+    def manifest(self) -> dict[str, LiveVersion]:
+        """doc_id -> its live version, for every document."""
+        return {entry.info.doc_id: entry for entry in self._manifest()}
+
     def live_versions(self) -> dict[str, str]:
         """doc_id -> content hash of its live version, for every document."""
-        return {info.doc_id: version for info, version in self._manifest()}
+        return {doc_id: entry.content_hash for doc_id, entry in self.manifest().items()}
 
-    def _manifest(self, doc_id: str | None = None) -> list[tuple[DocumentInfo, str]]:
+    def _manifest(self, doc_id: str | None = None) -> list[LiveVersion]:
         with _unavailable_as_503("get"):
-            got = self._cols.manifest.get(ids=[doc_id] if doc_id else None, include=["metadatas"])
+            got = self._cols.manifest.get(
+                ids=[doc_id] if doc_id else None, include=["metadatas"]
+            )
         return [
-            (DocumentInfo.from_manifest(meta), str(meta["content_hash"]))
+            LiveVersion(
+                DocumentInfo.from_manifest(meta),
+                str(meta["content_hash"]),
+                int(meta.get("sentences", -1)),
+            )
             for rid, meta in zip(got["ids"], got["metadatas"], strict=True)
             if rid != _GENERATION
         ]
 
     def all_chunks(self, live: dict[str, str] | None = None) -> list[Chunk]:
         """Every chunk of a live version (of `live`, read from the manifest when not given)."""
+        return self.live_chunks(live)[0]
+
+    def live_chunks(self, live: dict[str, str] | None = None) -> tuple[list[Chunk], np.ndarray]:
+        """The chunks of live versions and their vectors, in one pass over the collection."""
         live = self.live_versions() if live is None else live
-        with _unavailable_as_503("get"):
-            got = self._cols.chunks.get(include=["documents", "metadatas"])
-        chunks = [
-            Chunk.from_record(cid, text, meta)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        records = [
+            (Chunk.from_record(rid, text, meta), vector)
+            for rid, text, meta, vector in self._scan(self._cols.chunks)
+            if live.get(str(meta["doc_id"])) == meta["content_hash"]
         ]
-        return [c for c in chunks if live.get(c.doc_id) == c.content_hash]
+        return [c for c, _ in records], _matrix([v for _, v in records])
+
+    def live_sentences(self, live: dict[str, str]) -> tuple[list[Sentence], np.ndarray]:
+        """The sentences of live versions and their vectors."""
+        records = [
+            (Sentence.from_record(rid, text, meta), vector)
+            for rid, text, meta, vector in self._scan(self._cols.sentences)
+            if live.get(str(meta["doc_id"])) == meta["content_hash"]
+        ]
+        return [s for s, _ in records], _matrix([v for _, v in records])
+
+    def _scan(self, collection: Any) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """Every record of a collection with its vector, a page at a time."""
+        offset = 0
+        while True:
+            with _unavailable_as_503("get"):
+                got = collection.get(
+                    include=["documents", "metadatas", "embeddings"],
+                    limit=_READ_PAGE,
+                    offset=offset,
+                )
+            yield from zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+            if len(got["ids"]) < _READ_PAGE:
+                return
+            offset += _READ_PAGE
 
     def sentences_of(self, chunk_ids: Sequence[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
@@ -299,14 +350,14 @@ class ChromaStore:
 
     def documents(self) -> list[DocumentInfo]:
         """What is indexed: one entry per live document with its chunk count."""
-        return sorted((info for info, _ in self._manifest()), key=lambda d: d.source)
+        return sorted((entry.info for entry in self._manifest()), key=lambda d: d.source)
 
     def document(self, doc_id: str) -> DocumentInfo:
         """One document's entry; DocumentNotFound if it is not indexed."""
         found = self._manifest(doc_id)
         if not found:
             raise DocumentNotFound(f"no document with doc_id {doc_id!r}")
-        return found[0][0]
+        return found[0].info
 
     def count(self) -> int:
         with _unavailable_as_503("count"):

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from app.services.tokens import STOPWORDS, fold, tokenize
+from app.services.tokens import STOPWORDS, fold_word, tokenize
 from vectorstore import Embedder
 
 _ELISION = re.compile(r"\b(?:[ldjmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
@@ -25,7 +25,7 @@ _BATCH = 512
 def surface_words(text: str) -> list[str]:
     """Lower-cased words of three letters or more, elisions and stop words left out."""
     words = _WORD.findall(_ELISION.sub(" ", text.lower()))
-    return [w for w in words if len(w) > 2 and fold(w) not in STOPWORDS]
+    return [w for w in words if len(w) > 2 and fold_word(w) not in STOPWORDS]
 
 
 class VocabularyBridge:

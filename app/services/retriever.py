@@ -15,31 +15,99 @@ import numpy as np
 from app.services.bm25 import BM25Index
 from app.services.bridge import VocabularyBridge, surface_words
 from config import Settings
-from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder
+from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder, Sentence
+from vectorstore.errors import StoreUnavailable
+from vectorstore.store import LiveVersion
+
+_SNAPSHOT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The live chunks of the corpus at one moment, with their lexical index and vocabulary
-    bridge. Dense hits outside it (a version being written, or not yet seen) are ignored, so a
-    question sees each document in one version only."""
+    """The live chunks and sentences of the corpus at one moment, with their vectors, lexical
+    index and vocabulary bridge: everything a question needs, in memory, so that answering one
+    makes no round trip to the store. A question sees each document in one version only."""
 
     generation: str
     documents: int
     chunks: list[Chunk]
     by_id: dict[str, Chunk]
+    chunk_vectors: np.ndarray
+    sentences: list[Sentence]  # in document order
+    sentence_vectors: np.ndarray
+    sentence_chunk: list[str]  # the chunk id of each sentence
+    rows_of_chunk: dict[str, list[int]]  # chunk id -> its sentences' rows
     bm25: BM25Index
     bridge: VocabularyBridge
+
+    def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]:
+        """Ids of the n chunks nearest to a vector, best first (exact cosine)."""
+        return [self.chunks[i].id for i in _top(self.chunk_vectors, vector, n)]
+
+    def chunks_by_best_sentence(self, vector: np.ndarray, n: int) -> list[str]:
+        """Ids of the chunks holding the n sentences nearest to a vector, ranked by their
+        best sentence."""
+        best = _top(self.sentence_vectors, vector, n)
+        return list(dict.fromkeys(self.sentence_chunk[i] for i in best))
+
+    def sentences_of(self, chunk_ids: list[str]) -> tuple[list[Sentence], np.ndarray]:
+        """The sentences of the given chunks, with their vectors, in document order."""
+        rows = sorted(r for c in set(chunk_ids) for r in self.rows_of_chunk.get(c, ()))
+        return [self.sentences[r] for r in rows], self.sentence_vectors[rows]
+
+    @classmethod
+    def build(
+        cls,
+        generation: str,
+        documents: int,
+        chunks: tuple[list[Chunk], np.ndarray],
+        sentences: tuple[list[Sentence], np.ndarray],
+        bridge: VocabularyBridge,
+    ) -> Snapshot:
+        chunk_list, chunk_vectors = chunks
+        order = sorted(range(len(sentences[0])), key=lambda i: _reading_order(sentences[0][i]))
+        sentence_list = [sentences[0][i] for i in order]
+        rows_of_chunk: dict[str, list[int]] = {}
+        for row, sentence in enumerate(sentence_list):
+            rows_of_chunk.setdefault(sentence.chunk_id, []).append(row)
+        return cls(
+            generation=generation,
+            documents=documents,
+            chunks=chunk_list,
+            by_id={c.id: c for c in chunk_list},
+            chunk_vectors=chunk_vectors,
+            sentences=sentence_list,
+            sentence_vectors=sentences[1][order] if order else sentences[1],
+            sentence_chunk=[s.chunk_id for s in sentence_list],
+            rows_of_chunk=rows_of_chunk,
+            bm25=BM25Index([c.text for c in chunk_list]),
+            bridge=bridge,
+        )
+
+
+def _reading_order(sentence: Sentence) -> tuple[str, int]:
+    return sentence.doc_id, sentence.start
+
+
+def _top(matrix: np.ndarray, vector: np.ndarray, n: int) -> np.ndarray:
+    """Row indices of the n rows with the highest dot product with `vector`, best first."""
+    if not len(matrix):
+        return np.zeros(0, dtype=np.int64)
+    scores = matrix @ vector
+    n = min(n, len(scores))
+    best = np.argpartition(-scores, n - 1)[:n]
+    return best[np.argsort(-scores[best])]
 
 
 @dataclass(frozen=True)
 class Retrieval:
-    """What a query found: the fused hits, and the query's vector and word vectors, reused by
-    the answering backend to weigh sentences."""
+    """What a query found: the fused hits, the query's vector and word vectors (reused by the
+    answering backend to weigh sentences), and the snapshot they come from."""
 
     hits: list[ChunkHit]
     query_vector: np.ndarray
     word_vectors: dict[str, np.ndarray]
+    snapshot: Snapshot
 
 
 class HybridRetriever:
@@ -50,6 +118,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._lock = threading.Lock()
+        self._store_down: str | None = None  # the store's error while it cannot be reached
         self._word_vectors: dict[str, np.ndarray] = {}
         self._snapshot = self._build_snapshot()
 
@@ -58,16 +127,22 @@ class HybridRetriever:
         return self._snapshot
 
     def _build_snapshot(self) -> Snapshot:
-        # The generation is read first: a commit after it makes the next check reload.
-        generation = self.store.generation()
-        live = self.store.live_versions()
-        chunks = self.store.all_chunks(live)
-        texts = [c.text for c in chunks]
+        """Read the live corpus from the store. A write may land while it is read: the counts
+        are checked against the manifest, and the read is done again if they differ."""
+        for _ in range(_SNAPSHOT_ATTEMPTS):
+            # The generation is read first: a commit after it makes the next check reload.
+            generation = self.store.generation()
+            manifest = self.store.manifest()
+            live = {doc_id: entry.content_hash for doc_id, entry in manifest.items()}
+            chunks = self.store.live_chunks(live)
+            sentences = self.store.live_sentences(live)
+            if _complete(manifest, chunks[0], sentences[0]):
+                break
+        texts = [c.text for c in chunks[0]]
         bridge = VocabularyBridge(
             texts, self.embedder, self.settings.bridge_threshold, self._word_vectors
         )
-        by_id = {c.id: c for c in chunks}
-        return Snapshot(generation, len(live), chunks, by_id, BM25Index(texts), bridge)
+        return Snapshot.build(generation, len(manifest), chunks, sentences, bridge)
 
     def refresh(self) -> None:
         """Rebuild the lexical index after the store changed (known words are not re-embedded)."""
@@ -75,14 +150,26 @@ class HybridRetriever:
             self._snapshot = self._build_snapshot()
 
     def refresh_if_changed(self) -> bool:
-        """Reload when another process changed the store since the snapshot; True if it did."""
-        if self.store.generation() == self._snapshot.generation:
+        """Reload when another process changed the store since the snapshot; True if it did.
+
+        While the store cannot be reached, questions are refused with its error rather than
+        answered from a snapshot that nothing keeps current.
+        """
+        try:
+            generation = self.store.generation()
+        except StoreUnavailable as exc:
+            self._store_down = exc.message
+            raise
+        self._store_down = None
+        if generation == self._snapshot.generation:
             return False
         self.refresh()
         return True
 
     def retrieve(self, query: str, top_k: int) -> Retrieval:
         """The top_k chunks for a query, best first, scored by weighted reciprocal rank fusion."""
+        if self._store_down is not None:
+            raise StoreUnavailable(self._store_down)
         snapshot = self._snapshot
         settings = self.settings
         foreign = snapshot.bridge.foreign_words(query)
@@ -90,15 +177,9 @@ class HybridRetriever:
         vector = vectors[0]
         lexical_query = snapshot.bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)
-        dense = [hit for hit in self.store.query(vector, pool) if hit.chunk.id in snapshot.by_id]
         rankings = [
-            ([hit.chunk.id for hit in dense], settings.dense_weight),
-            (
-                _chunks_by_best_sentence(
-                    self.store.query_sentences(vector, 3 * pool), snapshot.by_id
-                ),
-                settings.sentence_weight,
-            ),
+            (snapshot.nearest_chunks(vector, pool), settings.dense_weight),
+            (snapshot.chunks_by_best_sentence(vector, 3 * pool), settings.sentence_weight),
             (
                 [snapshot.chunks[i].id for i, _ in snapshot.bm25.top(lexical_query, pool)],
                 settings.bm25_weight * snapshot.bm25.known_share(lexical_query),
@@ -112,11 +193,20 @@ class HybridRetriever:
         hits = [ChunkHit(chunk=snapshot.by_id[cid], score=round(fused[cid], 6)) for cid in best]
         word_vectors = snapshot.bridge.vectors_of(surface_words(query))
         word_vectors.update(zip(foreign, vectors[1:], strict=True))
-        return Retrieval(hits=hits, query_vector=vector, word_vectors=word_vectors)
+        return Retrieval(hits, vector, word_vectors, snapshot)
 
 
-def _chunks_by_best_sentence(
-    sentence_hits: list[tuple[str, float]], live: dict[str, Chunk]
-) -> list[str]:
-    """Live chunk ids ranked by their best-matching sentence (hits arrive best first)."""
-    return list(dict.fromkeys(chunk_id for chunk_id, _ in sentence_hits if chunk_id in live))
+def _complete(
+    manifest: dict[str, LiveVersion], chunks: list[Chunk], sentences: list[Sentence]
+) -> bool:
+    """Whether every live document was read whole: as many chunks and sentences as its
+    manifest record says."""
+    counted: dict[str, list[int]] = {doc_id: [0, 0] for doc_id in manifest}
+    for chunk in chunks:
+        counted[chunk.doc_id][0] += 1
+    for sentence in sentences:
+        counted[sentence.doc_id][1] += 1
+    return all(
+        n_chunks == entry.info.chunks and entry.sentences in (n_sentences, -1)
+        for (n_chunks, n_sentences), entry in ((counted[d], e) for d, e in manifest.items())
+    )

@@ -45,6 +45,12 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=65536)
+def fold_word(word: str) -> str:
+    """`fold` for one word, remembered: answering folds the same words again and again."""
+    return fold(word)
+
+
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light plural folding: 'milliards' -> 'milliard', 'automatisees' -> 'automatisee'."""
     if len(word) > 4 and word[-1] in "sx" and not word.endswith(("ss", "us", "is")):

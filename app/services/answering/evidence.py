@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from app.services.bridge import surface_words
-from app.services.tokens import fold, stem
+from app.services.tokens import fold, fold_word, stem
 
 AnswerType = Literal["quantity", "percent", "date"]
 
@@ -123,12 +123,12 @@ class EvidenceCheck:
     def _best_matches(self, words: tuple[str, ...], text: str) -> np.ndarray:
         """For each word, its best similarity with a word of the text (1.0 when it is there)."""
         text_words = list(dict.fromkeys(surface_words(text)))
-        present = {stem(fold(w)) for w in text_words}
+        present = {stem(fold_word(w)) for w in text_words}
         vectors = [self._vocabulary[w] for w in text_words if w in self._vocabulary]
         matrix = np.stack(vectors) if vectors else None
         best = np.zeros(len(words), dtype=np.float32)
         for i, word in enumerate(words):
-            if stem(fold(word)) in present:
+            if stem(fold_word(word)) in present:
                 best[i] = 1.0
             elif matrix is not None and word in self._question_vectors:
                 best[i] = float((matrix @ self._question_vectors[word]).max())

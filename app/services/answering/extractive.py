@@ -105,7 +105,7 @@ class ExtractiveGenerator:
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
         """Every distinct sentence of the retrieved chunks, best evidence first."""
         ranks = {hit.chunk.id: rank for rank, hit in enumerate(retrieval.hits)}
-        sentences, vectors = self.retriever.store.sentences_of(list(ranks))
+        sentences, vectors = retrieval.snapshot.sentences_of(list(ranks))
         if not sentences:
             return []
         best: dict[tuple[str, int, int], Scored] = {}

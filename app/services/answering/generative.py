@@ -104,7 +104,7 @@ class GenerativeGenerator:
         if _declines(written_text):
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
-        sentences, vectors = self.extractive.retriever.store.sentences_of(
+        sentences, vectors = retrieval.snapshot.sentences_of(
             [hit.chunk.id for hit in retrieval.hits]
         )
         checked = verify(
