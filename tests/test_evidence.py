@@ -12,7 +12,7 @@ from vectorstore import Embedder
     [
         ("Combien Elon Musk a-t-il proposé ?", "quantity"),
         ("How much did Musk offer?", "quantity"),
-        ("En quelle année Altman a-t-il soutenu Andrew Yang ?", "date"),
+        ("En quelle année Altman a-t-il soutenu Andrew Yang ?", "year"),
         ("When did the Stargate announcement take place?", "date"),
         ("De quel pourcentage la capitalisation a-t-elle augmenté ?", "percent"),
         ("How did Altman describe Musk when responding to his attacks?", None),
@@ -35,6 +35,13 @@ def test_a_quantity_needs_a_number_the_question_does_not_hold() -> None:
     assert not profile.answered_by_type("En 2019, il a organisé une collecte de fonds.")
     assert profile.answered_by_type("Elle a rapporté 3 millions de dollars.")
     assert QuestionProfile.of("Combien de modèles ?").answered_by_type("Deux nouveaux modèles.")
+
+
+def test_a_year_needs_a_year_not_just_a_day() -> None:
+    profile = QuestionProfile.of("In what year did Elon Musk leave OpenAI's board?")
+    assert not profile.answered_by_type("À la Maison-Blanche, mardi 21 janvier.")
+    assert profile.answered_by_type("Il a quitté le conseil en 2018.")
+    assert QuestionProfile.of("When did he leave?").answered_by_type("Mardi 21 janvier.")
 
 
 def test_names_are_found_translated_and_missing_ones_are_named(embedder: Embedder) -> None:

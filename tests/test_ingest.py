@@ -3,11 +3,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from config import Settings
 from ingest.__main__ import main
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import ingest_paths, pooled_chunk_vectors
 from tests.conftest import ARTICLES
 from vectorstore import ChromaStore, Embedder
 
@@ -92,3 +93,17 @@ def test_cli_rejects_bad_settings_with_a_sentence(
     monkeypatch.setenv("CHUNK_OVERLAP", "150")
     assert main(["--quiet"]) == 2
     assert "CHUNK_OVERLAP (150) must be smaller than CHUNK_SIZE (100)" in capsys.readouterr().err
+
+
+def test_chunk_vectors_pool_their_sentences_and_stay_close_to_the_chunk_text(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    chunks, vectors = store.live_chunks()
+    sentences, sentence_vectors = store.sentences_of([c.id for c in chunks])
+    np.testing.assert_allclose(
+        vectors, pooled_chunk_vectors(chunks, sentences, sentence_vectors), atol=1e-5
+    )
+    whole_text = embedder.embed([c.text for c in chunks])
+    cosines = np.sum(vectors * whole_text, axis=1)
+    assert cosines.min() > 0.6 and np.median(cosines) > 0.75

@@ -22,7 +22,7 @@ import numpy as np
 from app.services.bridge import surface_words
 from app.services.tokens import fold, fold_word, stem
 
-AnswerType = Literal["quantity", "percent", "date"]
+AnswerType = Literal["quantity", "percent", "year", "date"]
 
 # Words that frame a question rather than say what it is about.
 _FRAME = frozenset(
@@ -39,12 +39,10 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
         "percent",
         re.compile(r"\b(?:pourcentage|quel taux|percentage|what percent|how many percent)"),
     ),
+    ("year", re.compile(r"\b(?:en quelle annee|quelle annee|what year|which year)\b")),
     (
         "date",
-        re.compile(
-            r"\b(?:quand|en quelle annee|quelle annee|a quelle date|depuis quand"
-            r"|when|what year|which year|what date|since when)\b"
-        ),
+        re.compile(r"\b(?:quand|a quelle date|depuis quand|when|what date|since when)\b"),
     ),
     (
         "quantity",
@@ -62,6 +60,7 @@ _NUMBER = re.compile(
 _QUESTION_START_WORDS = 5  # a question word further in is a conjunction ("... when he ...")
 _COGNATE_PREFIX = 5
 _PERCENT = re.compile(r"%|\bpour ?cent\b|\bpercent\b")
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _DATE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre"
     r"|octobre|novembre|decembre|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|hier"
@@ -100,6 +99,8 @@ class QuestionProfile:
                 return bool(set(_NUMBER.findall(folded)) - self.numbers)
             case "percent":
                 return bool(_PERCENT.search(folded))
+            case "year":
+                return bool(set(_YEAR.findall(folded)) - self.numbers)
             case "date":
                 return bool({m.group() for m in _DATE.finditer(folded)} - self.numbers)
         return True
