@@ -49,4 +49,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 
 # Ingesting the same files again adds nothing, so every start may do it. `exec` makes uvicorn
 # PID 1, which gets the SIGTERM of `docker stop`.
-CMD ["sh", "-c", "rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && python -m ingest --quiet && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers \"$WORKERS\""]
+CMD ["sh", "-c", "rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && python -m ingest --quiet && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers \"$WORKERS\" --no-access-log"]

@@ -28,7 +28,7 @@ ingest: $(STAMP)
 	$(BIN)/python -m ingest
 
 serve: $(STAMP)
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
 
 run: ingest serve
 
