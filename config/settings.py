@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # ... or when the question's words, on average, find no close word in the best sentence.
     coverage_threshold: float = Field(0.50, ge=0, le=1)
     max_answer_sentences: int = Field(2, ge=1, le=5)
+    # How many query texts keep their vector, so a question asked again is not embedded again.
+    query_cache_size: int = Field(1024, ge=0)
 
     # Who writes the answers: `extractive` quotes the articles and needs no model; `openai` is any
     # OpenAI-compatible chat server (OpenAI, Mistral, vLLM, Ollama, LM Studio, llama.cpp);

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import numpy as np
+
 from app.services.bm25 import BM25Index
 from app.services.language import detect_language
+from app.services.retriever import QueryVectors
 from app.services.tokens import tokenize
+from vectorstore import Embedder
 
 
 def test_tokens_fold_accents_split_elisions_and_plurals() -> None:
@@ -32,3 +36,22 @@ def test_language_of_questions() -> None:
     assert detect_language("Who runs SoftBank?") == "en"
     assert detect_language("How much did Musk offer for OpenAI?") == "en"
     assert detect_language("What did Altman say about Stargate?") == "en"
+
+
+def test_a_query_asked_again_is_not_embedded_again(embedder: Embedder) -> None:
+    calls: list[list[str]] = []
+
+    class Counting:
+        def embed_query(self, texts: list[str]) -> np.ndarray:
+            calls.append(list(texts))
+            return embedder.embed_query(texts)
+
+    vectors = QueryVectors(Counting(), size=2)  # type: ignore[arg-type]
+    first = vectors(["offre de Musk", "offer"])
+    again = vectors(["offre de Musk", "offer"])
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_allclose(first, embedder.embed_query(["offre de Musk", "offer"]), atol=1e-6)
+    assert calls == [["offre de Musk", "offer"]]
+    vectors(["Stargate"])  # the oldest ("offre de Musk") goes
+    vectors(["offre de Musk"])
+    assert calls[1:] == [["Stargate"], ["offre de Musk"]]

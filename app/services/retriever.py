@@ -8,6 +8,7 @@ numbers; the multilingual vectors carry an English question to French passages.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +111,33 @@ class Retrieval:
     snapshot: Snapshot
 
 
+class QueryVectors:
+    """Vectors of queries and of their foreign words, the last `size` texts remembered: a
+    question asked again (a retry, a popular question) is not embedded again."""
+
+    def __init__(self, embedder: Embedder, size: int) -> None:
+        self._embedder = embedder
+        self._size = size
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._known[t] for t in texts if t in self._known}
+            for text in known:
+                self._known.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known.update(zip(missing, self._embedder.embed_query(missing), strict=True))
+            if self._size:
+                with self._lock:
+                    for text in missing:
+                        self._known[text] = known[text]
+                    while len(self._known) > self._size:
+                        self._known.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
+
 class HybridRetriever:
     """Finds the chunks that best answer a query."""
 
@@ -118,6 +146,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._lock = threading.Lock()
+        self._query_vectors = QueryVectors(embedder, settings.query_cache_size)
         self._store_down: str | None = None  # the store's error while it cannot be reached
         self._word_vectors: dict[str, np.ndarray] = {}
         self._snapshot = self._build_snapshot()
@@ -173,7 +202,7 @@ class HybridRetriever:
         snapshot = self._snapshot
         settings = self.settings
         foreign = snapshot.bridge.foreign_words(query)
-        vectors = self.embedder.embed_query([query, *foreign])
+        vectors = self._query_vectors([query, *foreign])
         vector = vectors[0]
         lexical_query = snapshot.bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)
