@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -40,6 +40,8 @@ class LoadResult:
     summary: LatencySummary
     server_cpu_seconds: float | None = None  # CPU the server used during the level
     load_average: float | None = None  # the machine's 1-minute load average as it began
+    latencies_ms: tuple[float, ...] = field(default=(), repr=False)  # kept out of the JSON
+    slices: int = 1
 
     @property
     def cpu_ms_per_request(self) -> float | None:
@@ -57,6 +59,7 @@ class LoadResult:
             "server_cpu_seconds": self.server_cpu_seconds,
             "cpu_ms_per_request": self.cpu_ms_per_request,
             "load_average": self.load_average,
+            "slices": self.slices,
         }
 
 
@@ -118,7 +121,28 @@ def run_level(
     )
     cpu = cpu_clock() - cpu_before if cpu_clock else None
     summary = summarise(latencies, errors, elapsed)
-    return LoadResult(target, endpoint, concurrency, questions, summary, cpu, load_average)
+    return LoadResult(
+        target, endpoint, concurrency, questions, summary, cpu, load_average, tuple(latencies)
+    )
+
+
+def merge(parts: Sequence[LoadResult]) -> LoadResult:
+    """Slices of one level, run at different moments, as one level: latencies pooled, requests
+    per second over the slices' summed wall time, CPU summed, load averages averaged."""
+    first = parts[0]
+    latencies = tuple(x for part in parts for x in part.latencies_ms)
+    errors = sum(part.summary.errors for part in parts)
+    seconds = sum(part.summary.seconds for part in parts)
+    cpus = [part.server_cpu_seconds for part in parts]
+    loads = [part.load_average for part in parts if part.load_average is not None]
+    return replace(
+        first,
+        summary=summarise(latencies, errors, seconds),
+        server_cpu_seconds=None if None in cpus else sum(c or 0.0 for c in cpus),
+        load_average=sum(loads) / len(loads) if loads else None,
+        latencies_ms=latencies,
+        slices=len(parts),
+    )
 
 
 def post_json(base_url: str, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -33,12 +34,13 @@ class ManPagesUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class ManPage:
-    """One converted page: its text file, its size and an estimate of its chunk count."""
+    """One converted page: its text file, its size, and how many chunks the project's cleaning
+    and chunking make of it (at the chunk settings the manifest names)."""
 
     name: str
     path: str
     chars: int
-    tokens: int
+    chunks: int
 
 
 def installed() -> bool:
@@ -118,35 +120,50 @@ def render(page: Path, width: int = 80) -> str:
     return plain(result.stdout.decode("utf-8", errors="replace"))
 
 
-def token_count(text: str) -> int:
-    """Tokens of llama-index's default tokenizer, the unit CHUNK_SIZE counts in."""
-    from llama_index.core.utils import get_tokenizer
+def chunk_count(text: str, chunk_size: int, chunk_overlap: int) -> int:
+    """How many chunks ingest makes of a text: the project's cleaning, then the splitter."""
+    from llama_index.core.node_parser import SentenceSplitter
 
-    return len(get_tokenizer()(text))
+    from ingest.cleaning import clean
+
+    cleaned = clean(text).text
+    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    return len(splitter.split_text(cleaned)) if cleaned.strip() else 0
 
 
-def convert(cache: Path, root: Path = MAN_ROOT, workers: int = 2) -> list[ManPage]:
-    """Convert every real page under `root` into `cache` once; later calls read the manifest."""
+def convert(
+    cache: Path, chunk_size: int, chunk_overlap: int, root: Path = MAN_ROOT, workers: int = 2
+) -> list[ManPage]:
+    """Every real page under `root` as text in `cache`, with its chunk count; pages converted
+    before are read back, and the manifest is reused while the chunk settings are the same."""
     manifest = cache / _MANIFEST
+    shape = {"version": 2, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
     if manifest.exists():
-        return [ManPage(**row) for row in json.loads(manifest.read_text(encoding="utf-8"))]
+        saved = json.loads(manifest.read_text(encoding="utf-8"))
+        if isinstance(saved, dict) and all(saved.get(k) == v for k, v in shape.items()):
+            return [ManPage(**row) for row in saved["pages"]]
     sources = source_pages(root)
     if not sources:
         raise ManPagesUnavailable(f"no man pages under {root}")
     cache.mkdir(parents=True, exist_ok=True)
 
-    def one(page: Path) -> ManPage | None:
-        text = render(page)
-        if len(text.strip()) < 40:
-            return None
+    def text_of(page: Path) -> tuple[Path, str]:
         target = cache / text_name(page)
+        if target.exists():
+            return target, target.read_text(encoding="utf-8")
+        text = render(page)
         target.write_text(text, encoding="utf-8")
-        return ManPage(target.stem, str(target), len(text), token_count(text))
+        return target, text
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pages = [p for p in pool.map(one, sources) if p is not None]
-    pages = _distinct(pages)
-    manifest.write_text(json.dumps([asdict(p) for p in pages]), encoding="utf-8")
+        rendered = list(pool.map(text_of, sources))
+    pages = [
+        ManPage(target.stem, str(target), len(text), chunk_count(text, chunk_size, chunk_overlap))
+        for target, text in rendered
+        if len(text.strip()) >= 40
+    ]
+    pages = [p for p in _distinct(pages) if p.chunks > 0]
+    manifest.write_text(json.dumps({**shape, "pages": [asdict(p) for p in pages]}), "utf-8")
     return pages
 
 
@@ -155,27 +172,18 @@ def _distinct(pages: Iterable[ManPage]) -> list[ManPage]:
     return list({p.name: p for p in pages}.values())
 
 
-def estimated_chunks(tokens: int, chunk_size: int, overlap: int) -> float:
-    """About how many chunks SentenceSplitter cuts `tokens` into."""
-    return max(1.0, (tokens - overlap) / max(1, chunk_size - overlap))
-
-
-def select(
-    pages: list[ManPage], chunks: float, chunk_size: int, overlap: int, seed: int = 7
-) -> list[ManPage]:
-    """A prefix of a fixed shuffle of the pages whose estimated chunks reach `chunks`.
+def select(pages: list[ManPage], chunks: int, seed: int = 7) -> list[ManPage]:
+    """A prefix of a fixed shuffle of the pages, as long as it takes to make `chunks` chunks.
 
     Prefixes of one order nest: the pages of a smaller corpus are in every larger one.
     """
-    import random
-
     order = sorted(pages, key=lambda p: p.name)
     random.Random(seed).shuffle(order)
     chosen: list[ManPage] = []
-    total = 0.0
+    total = 0
     for page in order:
         if total >= chunks:
             break
         chosen.append(page)
-        total += estimated_chunks(page.tokens, chunk_size, overlap)
+        total += page.chunks
     return chosen

@@ -280,6 +280,7 @@ def scale_table(results: dict[str, Any]) -> list[str]:
                 _num(row["startup_seconds"]),
                 _num(_field(search1, "p50_ms")),
                 _num(_field(search1, "p95_ms")),
+                _num(_field(search1, "cpu_ms_per_request")),
                 _num(_field(search8, "rps")),
                 _num(_field(ask1, "p50_ms")),
                 _num(row["rss_idle_mb"], 0),
@@ -297,6 +298,7 @@ def scale_table(results: dict[str, Any]) -> list[str]:
         "start-up s",
         "/search p50 c=1",
         "p95",
+        "CPU ms/req",
         "/search req/s c=8",
         "/ask p50 c=1",
         "RSS idle MB",
@@ -306,19 +308,35 @@ def scale_table(results: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def _all_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = list(results["sample"]["load"])
+    for row in results["scales"]:
+        runs += row["load"]
+    return runs
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     meta = results["meta"]
     found = [Target(**{k: v for k, v in t.items() if k != "met"}) for t in results["targets"]]
+    loads = [r["load_average"] for r in _all_runs(results) if r.get("load_average") is not None]
     parts = [
         f"# Benchmark ({meta['date']}, commit {meta['commit']}, {meta['cpus']} CPUs, "
         f"{meta['embedder']}, {meta['seconds']:.0f} s{', quick' if meta['quick'] else ''})",
+        "",
+        f"Machine load average (1 min) as levels began: {_num(min(loads, default=None))} to "
+        f"{_num(max(loads, default=None))}. Service and peer were loaded alternately, each level "
+        "in slices, so their ratios hold better than absolute times; server CPU ms per request "
+        "is the least noisy figure.",
         "",
         "## Targets",
         *targets_table(found),
         "",
         "## /search and /ask on the sample, distinct questions (service and peer alternately)",
         *load_table(results),
+        "",
+        "service vs peer: RPS x = service req/s / peer req/s; p50 x = peer p50 / service p50 "
+        "(above 1, the service is ahead).",
         "",
         "## Ingest",
         *ingest_table(results),

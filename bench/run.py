@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import manpages
-from bench.load import LoadResult, post_json, run_level, search_body
+from bench.load import LoadResult, merge, post_json, run_level, search_body
 from bench.questions import DistinctQuestions, Probe, base_questions, probes, repeated, vocabulary
 from bench.servers import Server, spawn_peer, spawn_service, wait_all_ready
 from bench.stats import ratio
@@ -28,6 +28,8 @@ from config import PROJECT_ROOT, Settings
 
 SAMPLE = PROJECT_ROOT / "data" / "articles"
 COLLECTION = "bench"
+# What the comparison loads, in this order at each level: the peer serves /search only.
+PLAN = (("service", "/search"), ("peer", "/search"), ("service", "/ask"))
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class BenchConfig:
     repeat_seconds: float = 6.0
     scales: tuple[str, ...] = ("1", "10", "100")  # multiples of the sample's chunks, or "full"
     scale_seconds: float = 6.0
+    slices: int = 5  # each level of the comparison is run in this many alternating slices
     ingest_rounds: int = 5
     raw_limit_at_scale: int = 600
     warmup: int = 20
@@ -61,6 +64,7 @@ def quick_config(config: BenchConfig) -> BenchConfig:
         scales=("1",),
         scale_seconds=0.5,
         ingest_rounds=1,
+        slices=2,
         warmup=3,
         probe_limit=20,
         quick=True,
@@ -118,6 +122,16 @@ def warm_up(server: Server, texts: Iterator[str], count: int) -> None:
         post_json(server.url, "/search", search_body(next(texts)))
 
 
+def _log_level(config: BenchConfig, result: LoadResult) -> None:
+    s = result.summary
+    config.log(
+        f"  {result.target:7} {result.endpoint:7} c={result.concurrency:<3} {result.questions:8} "
+        f"n={s.requests:<5} err={s.errors} p50={s.p50_ms:7.1f} ms p95={s.p95_ms:7.1f} ms "
+        f"rps={s.rps:7.1f} cpu/req={result.cpu_ms_per_request or 0:5.1f} ms "
+        f"load={result.load_average or 0:.1f}"
+    )
+
+
 def level(
     config: BenchConfig,
     server: Server,
@@ -126,25 +140,54 @@ def level(
     concurrency: int,
     seconds: float,
     questions: str = "distinct",
+    max_requests: int | None = None,
 ) -> LoadResult:
+    """One level against one server, logged."""
     result = run_level(
         server.name,
         server.url,
         endpoint,
         texts,
         concurrency,
-        config.max_requests,
+        max_requests or config.max_requests,
         seconds,
         questions,
         server.cpu_seconds,
     )
-    s = result.summary
-    config.log(
-        f"  {server.name:7} {endpoint:7} c={concurrency:<3} {questions:8} n={s.requests:<5} "
-        f"err={s.errors} p50={s.p50_ms:7.1f} ms p95={s.p95_ms:7.1f} ms rps={s.rps:7.1f} "
-        f"cpu/req={result.cpu_ms_per_request or 0:5.1f} ms load={result.load_average:.1f}"
-    )
+    _log_level(config, result)
     return result
+
+
+Plan = Sequence[tuple[Server, str, Iterator[str]]]
+
+
+def alternate(
+    config: BenchConfig, plan: Plan, concurrency: int, seconds: float, questions: str
+) -> list[LoadResult]:
+    """Each (server, endpoint, questions) of `plan` in turn, in `config.slices` slices of
+    `seconds / slices`, so that a burst of other work on the machine falls on all of them;
+    the slices of each are then pooled."""
+    slices = max(1, config.slices)
+    parts: list[list[LoadResult]] = [[] for _ in plan]
+    for _ in range(slices):
+        for i, (server, endpoint, texts) in enumerate(plan):
+            parts[i].append(
+                run_level(
+                    server.name,
+                    server.url,
+                    endpoint,
+                    texts,
+                    concurrency,
+                    max(1, config.max_requests // slices),
+                    seconds / slices,
+                    questions,
+                    server.cpu_seconds,
+                )
+            )
+    merged = [merge(p) for p in parts]
+    for result in merged:
+        _log_level(config, result)
+    return merged
 
 
 # -- the service against the peer ----------------------------------------------------------------
@@ -171,35 +214,17 @@ def compare(config: BenchConfig, ingest_figures: dict[str, Any]) -> dict[str, An
         questions = probes()[: config.probe_limit]
         for name, server in servers.items():
             figures[name]["hits"] = hit_rates(server.url, questions)
-        streams = {name: DistinctQuestions(bases, words) for name in servers}
+        streams: dict[str, Iterator[str]] = {n: DistinctQuestions(bases, words) for n in servers}
         for name, server in servers.items():
             warm_up(server, streams[name], config.warmup)
-        config.log("load, distinct questions (service and peer alternately)")
+        config.log(f"load, distinct questions (alternately, {config.slices} slices a level)")
         runs: list[LoadResult] = []
         for concurrency in config.concurrency:
-            for name, endpoint in (
-                ("service", "/search"),
-                ("peer", "/search"),
-                ("service", "/ask"),
-            ):
-                runs.append(
-                    level(
-                        config, servers[name], endpoint, streams[name], concurrency, config.seconds
-                    )
-                )
+            plan = [(servers[name], endpoint, streams[name]) for name, endpoint in PLAN]
+            runs += alternate(config, plan, concurrency, config.seconds, "distinct")
         config.log("load, the same five questions again and again")
-        for name, endpoint in (("service", "/search"), ("peer", "/search"), ("service", "/ask")):
-            runs.append(
-                level(
-                    config,
-                    servers[name],
-                    endpoint,
-                    repeated(bases),
-                    1,
-                    config.repeat_seconds,
-                    "repeated",
-                )
-            )
+        again = [(servers[name], endpoint, repeated(bases)) for name, endpoint in PLAN]
+        runs += alternate(config, again, 1, config.repeat_seconds, "repeated")
         for name, server in servers.items():
             figures[name]["rss_after_mb"] = server.rss_mb()
             figures[name]["rss_peak_mb"] = server.peak_rss_mb()
@@ -214,29 +239,18 @@ def compare(config: BenchConfig, ingest_figures: dict[str, Any]) -> dict[str, An
 # -- at scale ------------------------------------------------------------------------------------
 
 
-def scale_corpus(
-    config: BenchConfig,
-    scale: str,
-    sample_chunks: int,
-    calibration: float,
-) -> tuple[list[Path], int, float]:
-    """The files of one corpus: the sample plus man pages; and how many pages, how many
-    chunks they were expected to add."""
+def scale_corpus(config: BenchConfig, scale: str, sample_chunks: int) -> tuple[list[Path], int]:
+    """The files of one corpus, the sample plus man pages, and how many chunks the pages make."""
     if scale == "1":
-        return [SAMPLE], 0, 0.0
+        return [SAMPLE], 0
     manpages.install()
-    pages = manpages.convert(config.work_dir / "manpages-fr")
     settings = Settings()
-    if scale == "full":
-        chosen = pages
-    else:
-        wanted = (float(scale) - 1) * sample_chunks / calibration
-        chosen = manpages.select(pages, wanted, settings.chunk_size, settings.chunk_overlap)
-    estimate = sum(
-        manpages.estimated_chunks(p.tokens, settings.chunk_size, settings.chunk_overlap)
-        for p in chosen
+    pages = manpages.convert(
+        config.work_dir / "manpages-fr", settings.chunk_size, settings.chunk_overlap
     )
-    return [SAMPLE, *(Path(p.path) for p in chosen)], len(chosen), estimate
+    if scale != "full":
+        pages = manpages.select(pages, round((float(scale) - 1) * sample_chunks))
+    return [SAMPLE, *(Path(p.path) for p in pages)], sum(p.chunks for p in pages)
 
 
 def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]]:
@@ -247,17 +261,15 @@ def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]
     words = vocabulary([SAMPLE])
     questions = probes()[: config.probe_limit]
     rows: list[dict[str, Any]] = []
-    calibration = 1.0  # actual / estimated chunks of the man pages, learnt from the last scale
     for scale in config.scales:
-        paths, pages, estimate = scale_corpus(config, scale, sample_chunks, calibration)
-        config.log(f"scale {scale}: sample + {pages} man pages (about {estimate:.0f} chunks)")
+        paths, page_chunks = scale_corpus(config, scale, sample_chunks)
+        pages = len(paths) - 1
+        config.log(f"scale {scale}: sample + {pages} man pages ({page_chunks} chunks)")
         name = "sample" if scale == "1" else f"scale-{scale}"
         if scale == "1":
             figures = sample
         else:
             figures = ingest(config, name, paths, 1, config.raw_limit_at_scale)
-        if estimate:
-            calibration = (figures["chunks"] - sample_chunks) / estimate
         config.log(
             f"  ingest: {figures['chunks']} chunks in {figures['ingest_seconds']:.1f} s "
             f"({figures['ingest_chunks_per_s']:.1f} chunks/s)"

@@ -153,7 +153,9 @@ def service_env(chroma_path: Path, collection: str) -> dict[str, str]:
     """The environment of the service: its own Chroma folder, the extractive backend."""
     env = {**os.environ, "CHROMA_PATH": str(chroma_path), "COLLECTION": collection}
     env.pop("CHROMA_HOST", None)
+    env.pop("API_KEY", None)
     env["LLM_BACKEND"] = "extractive"
+    env["RATE_LIMIT_PER_MINUTE"] = "0"  # the load comes from one address
     return env
 
 

@@ -107,12 +107,17 @@ def test_aliases_are_symlinks_and_so_redirects(tmp_path: Path) -> None:
 
 
 def test_page_selection_nests_and_reaches_the_chunk_budget() -> None:
-    pages = [manpages.ManPage(f"p{i}", f"/x/p{i}.txt", 1000, 300 + 37 * i) for i in range(50)]
-    small = manpages.select(pages, 20, 200, 40)
-    large = manpages.select(pages, 120, 200, 40)
+    pages = [manpages.ManPage(f"p{i}", f"/x/p{i}.txt", 1000, 1 + i % 7) for i in range(50)]
+    small = manpages.select(pages, 20)
+    large = manpages.select(pages, 120)
     assert large[: len(small)] == small
-    total = sum(manpages.estimated_chunks(p.tokens, 200, 40) for p in large)
-    assert total >= 120
+    assert sum(p.chunks for p in large) >= 120
+    assert sum(p.chunks for p in large[:-1]) < 120
+
+
+def test_chunk_count_is_what_ingest_cuts() -> None:
+    text = (ARTICLES / "000_cbe65e37a9e86eda.txt").read_text(encoding="utf-8")
+    assert manpages.chunk_count(text, 200, 40) > manpages.chunk_count(text, 800, 40) >= 1
 
 
 @pytest.mark.skipif(shutil.which("man") is None, reason="man-db is not installed")
