@@ -20,6 +20,7 @@ from vectorstore import Embedder
 _ELISION = re.compile(r"\b(?:[ldjmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+")
 _BATCH = 512
+_NEAREST_REMEMBERED = 100_000
 
 
 def surface_words(text: str) -> list[str]:
@@ -46,6 +47,7 @@ class VocabularyBridge:
             batch = missing[i : i + _BATCH]
             cache.update(zip(batch, embedder.embed_query(batch), strict=True))
         self._cache = cache
+        self._nearest: dict[str, str] = {}
         self._matrix = (
             np.stack([cache[w] for w in self._words])
             if self._words
@@ -71,7 +73,17 @@ class VocabularyBridge:
         """The query followed by the nearest corpus word of each foreign word close enough."""
         if not words or not len(self._matrix):
             return query
-        similarity = vectors @ self._matrix.T
-        best = similarity.argmax(axis=1)
-        found = [self._words[j] for i, j in enumerate(best) if similarity[i, j] >= self.threshold]
-        return " ".join([query, *found])
+        found = [self._nearest_word(w, v) for w, v in zip(words, vectors, strict=True)]
+        return " ".join([query, *(w for w in found if w)])
+
+    def _nearest_word(self, word: str, vector: np.ndarray) -> str:
+        """The corpus word nearest to a foreign word ("" if none is close enough), remembered:
+        a scan of the whole vocabulary costs more than the rest of a query at scale."""
+        nearest = self._nearest.get(word)
+        if nearest is None:
+            similarity = self._matrix @ vector
+            best = int(similarity.argmax())
+            nearest = self._words[best] if similarity[best] >= self.threshold else ""
+            if len(self._nearest) < _NEAREST_REMEMBERED:
+                self._nearest[word] = nearest
+        return nearest
