@@ -65,7 +65,7 @@ def targets(results: dict[str, Any]) -> list[Target]:
     sample = results["sample"]
     runs = sample["load"]
     by_c = results["ratios"]["by_concurrency"]
-    largest = max(results["scales"], key=lambda s: s["ingest"]["chunks"], default=None)
+    largest = max(measured_scales(results), key=lambda s: s["ingest"]["chunks"], default=None)
     largest_p50 = None
     note = "no scale run"
     if largest is not None:
@@ -262,9 +262,14 @@ def cache_table(results: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def measured_scales(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scales that ran (a scale without man pages to hand is recorded as skipped)."""
+    return [row for row in results["scales"] if "skipped" not in row]
+
+
 def scale_table(results: dict[str, Any]) -> list[str]:
     rows = []
-    for row in results["scales"]:
+    for row in measured_scales(results):
         ingest = row["ingest"]
         search1 = find_load(row["load"], "service", "/search", 1)
         search8 = find_load(row["load"], "service", "/search", 8)
@@ -310,7 +315,7 @@ def scale_table(results: dict[str, Any]) -> list[str]:
 
 def _all_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
     runs = list(results["sample"]["load"])
-    for row in results["scales"]:
+    for row in measured_scales(results):
         runs += row["load"]
     return runs
 
@@ -349,6 +354,11 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## At scale: the sample and French man pages",
         *scale_table(results),
+        *[
+            f"\nscale {r['scale']} skipped: {r['skipped']}"
+            for r in results["scales"]
+            if "skipped" in r
+        ],
         "",
     ]
     return "\n".join(parts)
@@ -415,7 +425,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         axis.set_title(title)
         axis.legend()
         axis.grid(alpha=0.3)
-    scales = sorted(results["scales"], key=lambda s: s["ingest"]["chunks"])
+    scales = sorted(measured_scales(results), key=lambda s: s["ingest"]["chunks"])
     chunks = [s["ingest"]["chunks"] for s in scales]
     for endpoint, concurrency in (("/search", 1), ("/ask", 1)):
         values = [

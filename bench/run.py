@@ -262,7 +262,12 @@ def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]
     questions = probes()[: config.probe_limit]
     rows: list[dict[str, Any]] = []
     for scale in config.scales:
-        paths, page_chunks = scale_corpus(config, scale, sample_chunks)
+        try:
+            paths, page_chunks = scale_corpus(config, scale, sample_chunks)
+        except (manpages.ManPagesUnavailable, subprocess.CalledProcessError) as exc:
+            config.log(f"scale {scale} and larger skipped: {exc}")
+            rows.append({"scale": scale, "skipped": str(exc)})
+            break
         pages = len(paths) - 1
         config.log(f"scale {scale}: sample + {pages} man pages ({page_chunks} chunks)")
         name = "sample" if scale == "1" else f"scale-{scale}"
