@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Set CHROMA_HOST to use a Chroma server instead of the on-disk database.
     chroma_host: str | None = None
     chroma_port: int = 8000
+    # Seconds a Chroma server may take to answer one call before it counts as unreachable (503).
+    chroma_timeout: float = Field(10.0, gt=0, le=300)
     collection: str = Field(
         "articles", min_length=3, max_length=63, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$"
     )

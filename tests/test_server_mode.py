@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,3 +72,32 @@ def poll(call: Callable[[], httpx.Response], status: int, seconds: float = 5) ->
         response = call()
     assert response.status_code == status, response.text
     return response
+
+
+def test_a_chroma_server_that_stops_answering_gives_503_within_its_time_limit(
+    tmp_path: Path,
+) -> None:
+    with (
+        chroma_server(tmp_path / "server") as chroma,
+        running_service(
+            tmp_path,
+            [ARTICLES],
+            CHROMA_HOST=chroma.host,
+            CHROMA_PORT=str(chroma.port),
+            CHROMA_TIMEOUT="1",
+            REFRESH_SECONDS="0.5",
+        ) as service,
+        httpx.Client(base_url=service.url, timeout=30) as client,
+    ):
+        assert client.get("/health").status_code == 200
+        os.kill(chroma.process.pid, signal.SIGSTOP)  # alive, connections accepted, no answers
+        try:
+            started = time.monotonic()
+            frozen = client.get("/health")
+            assert frozen.status_code == 503 and frozen.json()["error"] == "StoreUnavailable"
+            assert time.monotonic() - started < 3
+            poll(lambda: client.post("/ask", json={"question": MUSK}), 503)
+        finally:
+            os.kill(chroma.process.pid, signal.SIGCONT)
+        back = poll(lambda: client.post("/ask", json={"question": MUSK}), 200)
+        assert "97 milliards" in back.json()["answer"]

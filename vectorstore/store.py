@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError as ChromaInternalError
@@ -62,11 +63,22 @@ def open_client(settings: Settings) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     with _unavailable_as_503("connect"):
         if settings.chroma_host:
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
+            _bound_waits(client, settings.chroma_timeout)
+            return client
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def _bound_waits(client: Any, seconds: float) -> None:
+    """Give the Chroma client's HTTP session a time limit: chromadb sets none, so a server that
+    accepts connections but never answers would hold a request (and the watcher) for ever."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise RuntimeError("chromadb changed: its HTTP client has no session to time-limit")
+    session.timeout = httpx.Timeout(seconds)
 
 
 def _reading(read: Callable[[], T]) -> T:
@@ -274,9 +286,7 @@ class ChromaStore:
 
     def _manifest(self, doc_id: str | None = None) -> list[LiveVersion]:
         with _unavailable_as_503("get"):
-            got = self._cols.manifest.get(
-                ids=[doc_id] if doc_id else None, include=["metadatas"]
-            )
+            got = self._cols.manifest.get(ids=[doc_id] if doc_id else None, include=["metadatas"])
         return [
             LiveVersion(
                 DocumentInfo.from_manifest(meta),
