@@ -7,6 +7,7 @@ old chunks, and changing CHUNK_SIZE re-ingests everything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import time
@@ -21,9 +22,13 @@ from ingest.chunking import chunk_document
 from ingest.cleaning import clean
 from ingest.readers import RawDocument, UnreadableFile, discover, read_document
 from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
+from vectorstore.store import NewVersion
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
+# Documents are written to the store in batches of about this many chunks: Chroma's cost is
+# mostly per call, so a batch of documents costs about what one does.
+_WRITE_CHUNKS = 500
 
 
 @dataclass
@@ -67,32 +72,18 @@ def version_hash(raw: RawDocument, settings: Settings) -> str:
     return hashlib.sha256(shape.encode()).hexdigest()[:16]
 
 
-def ingest_document(
-    raw: RawDocument,
-    store: ChromaStore,
-    embedder: Embedder,
-    settings: Settings,
-    report: IngestReport,
-) -> None:
-    """Ingest one read document into the store, recording the outcome in the report."""
-    doc_id = doc_id_for(raw.path)
-    content_hash = version_hash(raw, settings)
-    stored_hash = store.content_hash(doc_id)
-    if stored_hash == content_hash:
-        store.remove_stale(doc_id, content_hash)  # in case a run was killed before it did
-        report.unchanged.append(doc_id)
-        return
+def prepare_version(raw: RawDocument, embedder: Embedder, settings: Settings) -> NewVersion | str:
+    """Clean, chunk and embed a document: the version to write, or why there is none."""
     cleaned = clean(raw.text)
     if not cleaned.text:
-        report.skipped.append((str(raw.path), "no article text left after cleaning"))
-        return
+        return "no article text left after cleaning"
     meta = DocumentMeta(
-        doc_id=doc_id,
+        doc_id=doc_id_for(raw.path),
         title=cleaned.title,
         source=raw.path.name,
         date=cleaned.date,
         sources=tuple(cleaned.sources),
-        content_hash=content_hash,
+        content_hash=version_hash(raw, settings),
     )
     chunks, sentences = chunk_document(
         cleaned.text, meta, settings.chunk_size, settings.chunk_overlap
@@ -103,9 +94,69 @@ def ingest_document(
     unique_vectors = embedder.embed([cleaned.text[s:e] for s, e in distinct])
     sentence_vectors = unique_vectors[[position[(s.start, s.end)] for s in sentences]]
     chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors)
-    store.replace_document(doc_id, chunks, chunk_vectors, sentences, sentence_vectors)
-    (report.replaced if stored_hash else report.added).append(doc_id)
-    report.chunks += len(chunks)
+    return NewVersion(chunks, chunk_vectors, sentences, sentence_vectors)
+
+
+class _Writer:
+    """Collects prepared versions and writes them to the store a batch at a time."""
+
+    def __init__(self, store: ChromaStore, live: dict[str, str], report: IngestReport) -> None:
+        self.store = store
+        self.live = live  # doc_id -> live content hash, kept current as batches land
+        self.report = report
+        self.pending: list[NewVersion] = []
+        self.unchanged: dict[str, str] = {}
+
+    def add(self, raw: RawDocument, embedder: Embedder, settings: Settings) -> None:
+        doc_id = doc_id_for(raw.path)
+        if any(v.doc.doc_id == doc_id for v in self.pending):
+            self.flush()  # a.txt then a.html: two versions of one document, in order
+        content_hash = version_hash(raw, settings)
+        if self.live.get(doc_id) == content_hash:
+            self.unchanged[doc_id] = content_hash
+            self.report.unchanged.append(doc_id)
+            return
+        version = prepare_version(raw, embedder, settings)
+        if isinstance(version, str):
+            self.report.skipped.append((str(raw.path), version))
+            return
+        # A new document has no older version to remove. (A run killed before its commit may
+        # have left records of another version: no reader sees them, and the same bytes
+        # ingested again overwrite them.)
+        self.pending.append(dataclasses.replace(version, replaces=doc_id in self.live))
+        if sum(len(v.chunks) for v in self.pending) >= _WRITE_CHUNKS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.store.replace_documents(self.pending)
+        for version in self.pending:
+            doc = version.doc
+            (self.report.replaced if doc.doc_id in self.live else self.report.added).append(
+                doc.doc_id
+            )
+            self.report.chunks += len(version.chunks)
+            self.live[doc.doc_id] = doc.content_hash
+        self.pending = []
+
+    def close(self) -> None:
+        self.flush()
+        # In case a run was killed after its commit but before it removed the old versions.
+        self.store.remove_stale(self.unchanged)
+
+
+def ingest_document(
+    raw: RawDocument,
+    store: ChromaStore,
+    embedder: Embedder,
+    settings: Settings,
+    report: IngestReport,
+) -> None:
+    """Ingest one read document into the store, recording the outcome in the report."""
+    doc_id = doc_id_for(raw.path)
+    stored = store.content_hash(doc_id)
+    writer = _Writer(store, {doc_id: stored} if stored else {}, report)
+    writer.add(raw, embedder, settings)
+    writer.close()
 
 
 def pooled_chunk_vectors(
@@ -133,12 +184,14 @@ def ingest_paths(
     started = time.perf_counter()
     files, skipped = discover(paths)
     report = IngestReport(skipped=[(str(p), why) for p, why in skipped])
+    writer = _Writer(store, store.live_versions(), report)
     for path in on_progress(files):
         try:
             raw = read_document(path)
         except UnreadableFile as exc:
             report.skipped.append((str(path), str(exc)))
             continue
-        ingest_document(raw, store, embedder, settings, report)
+        writer.add(raw, embedder, settings)
+    writer.close()
     report.seconds = time.perf_counter() - started
     return report

@@ -59,8 +59,9 @@ def versions_seen(store: ChromaStore, embedder: Embedder, settings: Settings) ->
     seen = {"old" if "pommes" in c.text else "new" for c in chunks}
     if seen:
         assert len(chunks) == store.document("note").chunks
-        sentences, _ = store.sentences_of([c.id for c in chunks])
+        sentences, _ = store.live_sentences({c.id: c for c in chunks})
         assert {s.chunk_id for s in sentences} == {c.id for c in chunks}
+        assert len(sentences) == store.manifest()["note"].sentences
     return seen
 
 
@@ -137,8 +138,9 @@ def test_kill_9_during_an_ingest_leaves_whole_documents_and_the_next_run_complet
         for info in store.documents():
             mine = [c for c in chunks if c.doc_id == info.doc_id]
             assert len(mine) == info.chunks, f"{info.doc_id} is visible but incomplete"
-            sentences, _ = store.sentences_of([c.id for c in mine])
+            sentences, _ = store.live_sentences({c.id: c for c in mine})
             assert {s.chunk_id for s in sentences} == {c.id for c in mine}
+            assert len(sentences) == store.manifest()[info.doc_id].sentences
         del store
     assert interrupted, "every run ended before the kill; give the ingest more to do"
 

@@ -8,7 +8,8 @@ import pytest
 
 from config import Settings
 from ingest.__main__ import main
-from ingest.pipeline import ingest_paths, pooled_chunk_vectors
+from ingest.pipeline import ingest_paths, pooled_chunk_vectors, prepare_version
+from ingest.readers import read_document
 from tests.conftest import ARTICLES
 from vectorstore import ChromaStore, Embedder
 
@@ -37,7 +38,7 @@ def test_a_changed_file_replaces_its_old_chunks(
     assert report.replaced == ["note"]
     assert not old & {c.id for c in chunks}
     assert all("poires" in c.text and "pommes" not in c.text for c in chunks)
-    sentences, vectors = store.sentences_of([c.id for c in chunks])
+    sentences, vectors = store.live_sentences({c.id: c for c in chunks})
     assert sentences and all("poires" in s.text for s in sentences)
     assert vectors.shape == (len(sentences), embedder.dimension)
     assert [d.chunks for d in store.documents()] == [len(chunks)]
@@ -100,10 +101,30 @@ def test_chunk_vectors_pool_their_sentences_and_stay_close_to_the_chunk_text(
 ) -> None:
     store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
     chunks, vectors = store.live_chunks()
-    sentences, sentence_vectors = store.sentences_of([c.id for c in chunks])
+    sentences, sentence_vectors = store.live_sentences({c.id: c for c in chunks})
     np.testing.assert_allclose(
         vectors, pooled_chunk_vectors(chunks, sentences, sentence_vectors), atol=1e-5
     )
     whole_text = embedder.embed([c.text for c in chunks])
     cosines = np.sum(vectors * whole_text, axis=1)
     assert cosines.min() > 0.6 and np.median(cosines) > 0.75
+
+
+def test_stored_sentences_read_back_as_written(
+    tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    path = tmp_path / "note.txt"
+    long_sentence = "Une phrase " + "sur les pommes de Normandie et leurs vergers " * 40 + ". "
+    path.write_text("Titre\n" + long_sentence * 8, encoding="utf-8")
+    raw = read_document(path)
+    version = prepare_version(raw, embedder, settings)
+    assert not isinstance(version, str)
+    ingest_paths([path], store, embedder, settings)
+    read, vectors = store.live_sentences({c.id: c for c in store.all_chunks()})
+    by_id = {s.id: (s, v) for s, v in zip(read, vectors, strict=True)}
+    assert set(by_id) == {s.id for s in version.sentences}
+    assert any(not s.whole for s in version.sentences)  # pieces cut at chunk boundaries too
+    for written, vector in zip(version.sentences, version.sentence_vectors, strict=True):
+        got, got_vector = by_id[written.id]
+        assert got == written
+        np.testing.assert_allclose(got_vector, vector, atol=1e-6)

@@ -17,7 +17,7 @@ def evidence(sample_settings: Settings, embedder: Embedder) -> Evidence:
     retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(
         "Combien Elon Musk a-t-il proposé pour OpenAI et combien SoftBank a-t-il injecté ?", 5
     )
-    sentences, vectors = store.sentences_of([h.chunk.id for h in retrieval.hits])
+    sentences, vectors = retrieval.snapshot.sentences_of([h.chunk.id for h in retrieval.hits])
     return Evidence(retrieval.hits, sentences, vectors)
 
 

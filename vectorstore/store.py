@@ -31,9 +31,9 @@ from chromadb.errors import InternalError as ChromaInternalError
 
 from config import Settings
 from vectorstore.errors import DocumentNotFound, EmbedderMismatch, StoreUnavailable
-from vectorstore.records import Chunk, ChunkHit, DocumentInfo, Sentence
+from vectorstore.records import Chunk, ChunkHit, DocumentInfo, DocumentMeta, Sentence
 
-_WRITE_BATCH = 256
+_WRITE_BATCH = 1_000
 _READ_ATTEMPTS = 4
 _READ_PAGE = 5_000
 T = TypeVar("T")
@@ -98,9 +98,38 @@ def _matrix(vectors: list[Any]) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, 0), np.float32)
 
 
-def _stale(doc_id: str, content_hash: str) -> dict[str, Any]:
-    """Chroma's filter for the records of a document's versions other than `content_hash`."""
-    return {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": content_hash}}]}
+def _stale(live: dict[str, str]) -> dict[str, Any]:
+    """Chroma's filter for the records of these documents that belong to no live version.
+
+    (A version's hash is of its bytes: two documents with the same bytes share one, and the
+    older version of one of them could be left behind, unseen, since readers keep only live
+    versions.)
+    """
+    return {
+        "$and": [
+            {"doc_id": {"$in": list(live)}},
+            {"content_hash": {"$nin": list(live.values())}},
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A document's version to write: its chunks and sentences with their vectors."""
+
+    chunks: Sequence[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: Sequence[Sentence]
+    sentence_vectors: np.ndarray
+    replaces: bool = True  # False when the document had no live version: nothing to remove
+
+    def __post_init__(self) -> None:
+        if not self.chunks:
+            raise ValueError("a document needs at least one chunk")
+
+    @property
+    def doc(self) -> DocumentMeta:
+        return self.chunks[0].doc
 
 
 @dataclass(frozen=True)
@@ -185,43 +214,80 @@ class ChromaStore:
         sentence_vectors: np.ndarray,
     ) -> None:
         """Write a document's new version, make it live, then remove older versions."""
-        if not chunks:
-            raise ValueError(f"{doc_id}: a document needs at least one chunk")
-        doc = chunks[0].doc
-        with _unavailable_as_503("write"):
-            self._add(self._cols.chunks, chunks, chunk_vectors)
-            self._add(self._cols.sentences, sentences, sentence_vectors)
-            live = {
-                **doc.metadata(),
-                "chunks": len(chunks),
-                "sentences": len(sentences),
-                "ingested_at": time.time(),
-            }
-            self._cols.manifest.upsert(ids=[doc_id], embeddings=[_NO_VECTOR], metadatas=[live])
-            self._bump_generation()
-            self._delete_stale(doc_id, doc.content_hash)
+        version = NewVersion(chunks, chunk_vectors, sentences, sentence_vectors)
+        self.replace_documents([version])
 
-    def remove_stale(self, doc_id: str, content_hash: str) -> None:
-        """Remove what a writer stopped after its commit left of a document's older versions."""
-        stale = _stale(doc_id, content_hash)
-        with _unavailable_as_503("write"):
-            # Sentences go last when a version is removed: none left means nothing is left.
-            if self._cols.sentences.get(where=stale, limit=1, include=[])["ids"]:
-                self._delete_stale(doc_id, content_hash)
+    def replace_documents(self, versions: Sequence[NewVersion]) -> None:
+        """Write new versions of several documents (one version per document), make them live
+        in one manifest write, then remove their older versions.
 
-    def _delete_stale(self, doc_id: str, content_hash: str) -> None:
-        stale = _stale(doc_id, content_hash)
-        self._cols.chunks.delete(where=stale)
-        self._cols.sentences.delete(where=stale)
+        Chroma's cost is mostly per call, so a batch of documents costs about what one does.
+        """
+        if not versions:
+            return
+        doc_ids = [v.doc.doc_id for v in versions]
+        if len(set(doc_ids)) != len(doc_ids):
+            raise ValueError("one version per document in a batch")
+        with _unavailable_as_503("write"):
+            self._add(
+                self._cols.chunks,
+                [c for v in versions for c in v.chunks],
+                np.concatenate([v.chunk_vectors for v in versions]),
+            )
+            self._add(
+                self._cols.sentences,
+                [s for v in versions for s in v.sentences],
+                np.concatenate([v.sentence_vectors for v in versions]),
+                text=False,  # a sentence's text is in its chunk's
+            )
+            now = time.time()
+            live = [
+                {
+                    **v.doc.metadata(),
+                    "chunks": len(v.chunks),
+                    "sentences": len(v.sentences),
+                    "ingested_at": now,
+                }
+                for v in versions
+            ]
+            # The commit: the versions and a new generation, in one write.
+            self._cols.manifest.upsert(
+                ids=[*doc_ids, _GENERATION],
+                embeddings=[_NO_VECTOR] * (len(doc_ids) + 1),
+                metadatas=[*live, {"value": uuid.uuid4().hex}],
+            )
+            replaced = {v.doc.doc_id: v.doc.content_hash for v in versions if v.replaces}
+            if replaced:
+                self._delete_stale(replaced)
+
+    def remove_stale(self, live: dict[str, str]) -> None:
+        """Remove what writers stopped after their commit left of older versions of these
+        documents (doc_id -> live content hash)."""
+        items = list(live.items())
+        for i in range(0, len(items), _WRITE_BATCH):
+            part = dict(items[i : i + _WRITE_BATCH])
+            with _unavailable_as_503("write"):
+                # Sentences go last when a version is removed: none left means nothing is left.
+                if self._cols.sentences.get(where=_stale(part), limit=1, include=[])["ids"]:
+                    self._delete_stale(part)
+
+    def _delete_stale(self, live: dict[str, str]) -> None:
+        self._cols.chunks.delete(where=_stale(live))
+        self._cols.sentences.delete(where=_stale(live))
 
     @staticmethod
-    def _add(collection: Any, records: Sequence[Chunk | Sentence], vectors: np.ndarray) -> None:
+    def _add(
+        collection: Any,
+        records: Sequence[Chunk | Sentence],
+        vectors: np.ndarray,
+        text: bool = True,
+    ) -> None:
         for i in range(0, len(records), _WRITE_BATCH):
             part = records[i : i + _WRITE_BATCH]
             collection.upsert(
                 ids=[r.id for r in part],
                 embeddings=vectors[i : i + _WRITE_BATCH],
-                documents=[r.text for r in part],
+                documents=[r.text for r in part] if text else None,
                 metadatas=[r.metadata() for r in part],
             )
 
@@ -311,52 +377,29 @@ class ChromaStore:
         ]
         return [c for c, _ in records], _matrix([v for _, v in records])
 
-    def live_sentences(self, live: dict[str, str]) -> tuple[list[Sentence], np.ndarray]:
-        """The sentences of live versions and their vectors."""
+    def live_sentences(self, chunks: dict[str, Chunk]) -> tuple[list[Sentence], np.ndarray]:
+        """The sentences of these (live) chunks and their vectors."""
         records = [
-            (Sentence.from_record(rid, text, meta), vector)
-            for rid, text, meta, vector in self._scan(self._cols.sentences)
-            if live.get(str(meta["doc_id"])) == meta["content_hash"]
+            (Sentence.from_record(rid, meta, chunks[chunk_id]), vector)
+            for rid, _, meta, vector in self._scan(self._cols.sentences, text=False)
+            if (chunk_id := Sentence.chunk_id_of(rid)) in chunks
         ]
         return [s for s, _ in records], _matrix([v for _, v in records])
 
-    def _scan(self, collection: Any) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
-        """Every record of a collection with its vector, a page at a time."""
+    def _scan(
+        self, collection: Any, text: bool = True
+    ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """Every record of a collection with its vector (and text), a page at a time."""
+        include = ["metadatas", "embeddings", *(["documents"] if text else [])]
         offset = 0
         while True:
             with _unavailable_as_503("get"):
-                got = collection.get(
-                    include=["documents", "metadatas", "embeddings"],
-                    limit=_READ_PAGE,
-                    offset=offset,
-                )
-            yield from zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-            )
+                got = collection.get(include=include, limit=_READ_PAGE, offset=offset)
+            texts = got["documents"] if text else [""] * len(got["ids"])
+            yield from zip(got["ids"], texts, got["metadatas"], got["embeddings"], strict=True)
             if len(got["ids"]) < _READ_PAGE:
                 return
             offset += _READ_PAGE
-
-    def sentences_of(self, chunk_ids: Sequence[str]) -> tuple[list[Sentence], np.ndarray]:
-        """The sentences of the given chunks, with their vectors, in document order."""
-        if not chunk_ids:
-            return [], np.zeros((0, 0), dtype=np.float32)  # callers test for no sentences
-        with _unavailable_as_503("get"):
-            got = _reading(
-                lambda: self._cols.sentences.get(
-                    where={"chunk_id": {"$in": list(chunk_ids)}},
-                    include=["documents", "metadatas", "embeddings"],
-                )
-            )
-        sentences = [
-            Sentence.from_record(sid, text, meta)
-            for sid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        order = sorted(
-            range(len(sentences)), key=lambda i: (sentences[i].doc_id, sentences[i].start)
-        )
-        return [sentences[i] for i in order], vectors[order] if order else vectors
 
     def documents(self) -> list[DocumentInfo]:
         """What is indexed: one entry per live document with its chunk count."""

@@ -10,6 +10,7 @@ is dictionary induction from a cross-lingual embedding, with the corpus as the d
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -21,6 +22,7 @@ _ELISION = re.compile(r"\b(?:[ldjmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORE
 _WORD = re.compile(r"[^\W\d_]+")
 _BATCH = 512
 _NEAREST_REMEMBERED = 100_000
+MAX_VOCABULARY = 20_000
 
 
 def surface_words(text: str) -> list[str]:
@@ -40,8 +42,11 @@ class VocabularyBridge:
         cache: dict[str, np.ndarray],
     ) -> None:
         self.threshold = threshold
-        self._words = sorted({w for text in texts for w in surface_words(text)})
-        self._terms = {t for w in self._words for t in tokenize(w)}
+        counts = Counter(w for text in texts for w in surface_words(text))
+        self._terms = {t for w in counts for t in tokenize(w)}
+        # The most frequent words carry the corpus; past a point, embedding and scanning the
+        # rare ones (identifiers, typos, one-off names) costs more than it brings.
+        self._words = sorted(w for w, _ in counts.most_common(MAX_VOCABULARY))
         missing = [w for w in self._words if w not in cache]
         for i in range(0, len(missing), _BATCH):
             batch = missing[i : i + _BATCH]

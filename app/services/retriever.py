@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from vectorstore.errors import StoreUnavailable
 from vectorstore.store import LiveVersion
 
 _SNAPSHOT_ATTEMPTS = 3
+_SENTENCE_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,21 @@ class Snapshot:
         """Ids of the n chunks nearest to a vector, best first (exact cosine)."""
         return [self.chunks[i].id for i in _top(self.chunk_vectors, vector, n)]
 
-    def chunks_by_best_sentence(self, vector: np.ndarray, n: int) -> list[str]:
-        """Ids of the chunks holding the n sentences nearest to a vector, ranked by their
-        best sentence."""
-        best = _top(self.sentence_vectors, vector, n)
+    def chunks_by_best_sentence(
+        self, vector: np.ndarray, n: int, among: Iterable[str]
+    ) -> list[str]:
+        """Ids of the chunks, among the given ones, holding the n sentences nearest to a vector,
+        ranked by their best sentence."""
+        rows = np.fromiter(
+            (r for c in dict.fromkeys(among) for r in self.rows_of_chunk.get(c, ())), np.int64
+        )
+        best = rows[_top(self.sentence_vectors[rows].astype(np.float32), vector, n)]
         return list(dict.fromkeys(self.sentence_chunk[i] for i in best))
 
     def sentences_of(self, chunk_ids: list[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
         rows = sorted(r for c in set(chunk_ids) for r in self.rows_of_chunk.get(c, ()))
-        return [self.sentences[r] for r in rows], self.sentence_vectors[rows]
+        return [self.sentences[r] for r in rows], self.sentence_vectors[rows].astype(np.float32)
 
     @classmethod
     def build(
@@ -78,7 +85,9 @@ class Snapshot:
             by_id={c.id: c for c in chunk_list},
             chunk_vectors=chunk_vectors,
             sentences=sentence_list,
-            sentence_vectors=sentences[1][order] if order else sentences[1],
+            # Half precision: sentences outnumber chunks tenfold on some corpora, and only the
+            # few of a query's candidate chunks are ever read (as float32) at once.
+            sentence_vectors=(sentences[1][order] if order else sentences[1]).astype(np.float16),
             sentence_chunk=[s.chunk_id for s in sentence_list],
             rows_of_chunk=rows_of_chunk,
             bm25=BM25Index([c.text for c in chunk_list]),
@@ -164,7 +173,7 @@ class HybridRetriever:
             manifest = self.store.manifest()
             live = {doc_id: entry.content_hash for doc_id, entry in manifest.items()}
             chunks = self.store.live_chunks(live)
-            sentences = self.store.live_sentences(live)
+            sentences = self.store.live_sentences({c.id: c for c in chunks[0]})
             if _complete(manifest, chunks[0], sentences[0]):
                 break
         texts = [c.text for c in chunks[0]]
@@ -206,13 +215,18 @@ class HybridRetriever:
         vector = vectors[0]
         lexical_query = snapshot.bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)
+        # Sentences are ranked within the chunks the other two rankings reach far down: on a
+        # small corpus that is every chunk; on a large one it spares a scan of every sentence.
+        candidates = max(5 * pool, _SENTENCE_CANDIDATES)
+        dense = snapshot.nearest_chunks(vector, candidates)
+        lexical = [snapshot.chunks[i].id for i, _ in snapshot.bm25.top(lexical_query, candidates)]
         rankings = [
-            (snapshot.nearest_chunks(vector, pool), settings.dense_weight),
-            (snapshot.chunks_by_best_sentence(vector, 3 * pool), settings.sentence_weight),
+            (dense[:pool], settings.dense_weight),
             (
-                [snapshot.chunks[i].id for i, _ in snapshot.bm25.top(lexical_query, pool)],
-                settings.bm25_weight * snapshot.bm25.known_share(lexical_query),
+                snapshot.chunks_by_best_sentence(vector, 3 * pool, dense + lexical),
+                settings.sentence_weight,
             ),
+            (lexical[:pool], settings.bm25_weight * snapshot.bm25.known_share(lexical_query)),
         ]
         fused: dict[str, float] = {}
         for ranking, weight in rankings:
