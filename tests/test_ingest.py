@@ -6,12 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.services.retriever import HybridRetriever
 from config import Settings
 from ingest.__main__ import main
 from ingest.pipeline import ingest_paths, pooled_chunk_vectors, prepare_version
 from ingest.readers import read_document
 from tests.conftest import ARTICLES
 from vectorstore import ChromaStore, Embedder
+from vectorstore.errors import OutdatedStore
 
 
 def test_ingesting_twice_adds_nothing(
@@ -128,3 +130,16 @@ def test_stored_sentences_read_back_as_written(
         got, got_vector = by_id[written.id]
         assert got == written
         np.testing.assert_allclose(got_vector, vector, atol=1e-6)
+
+
+def test_a_store_in_an_older_format_asks_for_a_new_ingest(
+    tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    path = tmp_path / "note.txt"
+    path.write_text("Titre\nUne phrase sur les pommes. Une autre sur les poires.", encoding="utf-8")
+    ingest_paths([path], store, embedder, settings)
+    sentences = store._cols.sentences
+    first = sentences.get(limit=1)["ids"]
+    sentences.update(ids=first, metadatas=[{"span": None, "start": 0}])  # None removes a key
+    with pytest.raises(OutdatedStore, match="python -m ingest"):
+        HybridRetriever(store, embedder, settings)

@@ -46,3 +46,9 @@ class UnsupportedDocument(ServiceError):
 
 class StoreUnavailable(ServiceError):
     status_code = 503
+
+
+class OutdatedStore(ServiceError):
+    """The store was written by an older ingester, in a format this code no longer reads."""
+
+    status_code = 409

@@ -30,7 +30,12 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError as ChromaInternalError
 
 from config import Settings
-from vectorstore.errors import DocumentNotFound, EmbedderMismatch, StoreUnavailable
+from vectorstore.errors import (
+    DocumentNotFound,
+    EmbedderMismatch,
+    OutdatedStore,
+    StoreUnavailable,
+)
 from vectorstore.records import Chunk, ChunkHit, DocumentInfo, DocumentMeta, Sentence
 
 _WRITE_BATCH = 1_000
@@ -48,7 +53,7 @@ def _unavailable_as_503(what: str) -> Iterator[None]:
     """Turn a lost Chroma server into StoreUnavailable; let our own errors through."""
     try:
         yield
-    except (DocumentNotFound, EmbedderMismatch):
+    except (DocumentNotFound, EmbedderMismatch, OutdatedStore):
         raise
     except (ConnectionError, OSError) as exc:
         raise StoreUnavailable(f"the vector store cannot be reached ({what})") from exc
@@ -379,11 +384,17 @@ class ChromaStore:
 
     def live_sentences(self, chunks: dict[str, Chunk]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of these (live) chunks and their vectors."""
-        records = [
-            (Sentence.from_record(rid, meta, chunks[chunk_id]), vector)
-            for rid, _, meta, vector in self._scan(self._cols.sentences, text=False)
-            if (chunk_id := Sentence.chunk_id_of(rid)) in chunks
-        ]
+        records = []
+        for rid, _, meta, vector in self._scan(self._cols.sentences, text=False):
+            chunk = chunks.get(Sentence.chunk_id_of(rid))
+            if chunk is None:
+                continue
+            if "span" not in meta:
+                raise OutdatedStore(
+                    f"collection {self.name!r} was written by an older ingester: run "
+                    "`python -m ingest` (or `make run`) to bring it up to date"
+                )
+            records.append((Sentence.from_record(rid, meta, chunk), vector))
         return [s for s, _ in records], _matrix([v for _, v in records])
 
     def _scan(

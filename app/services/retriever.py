@@ -55,13 +55,13 @@ class Snapshot:
         rows = np.fromiter(
             (r for c in dict.fromkeys(among) for r in self.rows_of_chunk.get(c, ())), np.int64
         )
-        best = rows[_top(self.sentence_vectors[rows].astype(np.float32), vector, n)]
+        best = rows[_top(self.sentence_vectors[rows], vector, n)]
         return list(dict.fromkeys(self.sentence_chunk[i] for i in best))
 
     def sentences_of(self, chunk_ids: list[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
         rows = sorted(r for c in set(chunk_ids) for r in self.rows_of_chunk.get(c, ()))
-        return [self.sentences[r] for r in rows], self.sentence_vectors[rows].astype(np.float32)
+        return [self.sentences[r] for r in rows], self.sentence_vectors[rows]
 
     @classmethod
     def build(
@@ -85,9 +85,7 @@ class Snapshot:
             by_id={c.id: c for c in chunk_list},
             chunk_vectors=chunk_vectors,
             sentences=sentence_list,
-            # Half precision: sentences outnumber chunks tenfold on some corpora, and only the
-            # few of a query's candidate chunks are ever read (as float32) at once.
-            sentence_vectors=(sentences[1][order] if order else sentences[1]).astype(np.float16),
+            sentence_vectors=sentences[1][order] if order else sentences[1],
             sentence_chunk=[s.chunk_id for s in sentence_list],
             rows_of_chunk=rows_of_chunk,
             bm25=BM25Index([c.text for c in chunk_list]),
