@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.services.batching import BatchingEncoder
 from app.services.bm25 import BM25Index
 from app.services.bridge import VocabularyBridge, surface_words
 from config import Settings
@@ -123,7 +124,7 @@ class QueryVectors:
     question asked again (a retry, a popular question) is not embedded again."""
 
     def __init__(self, embedder: Embedder, size: int) -> None:
-        self._embedder = embedder
+        self._encoder = BatchingEncoder(embedder)
         self._size = size
         self._known: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -135,7 +136,7 @@ class QueryVectors:
                 self._known.move_to_end(text)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            known.update(zip(missing, self._embedder.embed_query(missing), strict=True))
+            known.update(zip(missing, self._encoder.embed_query(missing), strict=True))
             if self._size:
                 with self._lock:
                     for text in missing:
