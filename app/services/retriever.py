@@ -121,7 +121,8 @@ class Retrieval:
 
 class QueryVectors:
     """Vectors of queries and of their foreign words, the last `size` texts remembered: a
-    question asked again (a retry, a popular question) is not embedded again."""
+    question asked again (a retry, a popular question) is not embedded again. The others go
+    through a BatchingEncoder, so that concurrent questions share encoder calls."""
 
     def __init__(self, embedder: Embedder, size: int) -> None:
         self._encoder = BatchingEncoder(embedder)
