@@ -407,7 +407,9 @@ class ChromaStore:
             with _unavailable_as_503("get"):
                 got = collection.get(include=include, limit=_READ_PAGE, offset=offset)
             texts = got["documents"] if text else [""] * len(got["ids"])
-            yield from zip(got["ids"], texts, got["metadatas"], got["embeddings"], strict=True)
+            # Chroma hands vectors back as float64: halve them at once, page by page.
+            vectors = np.asarray(got["embeddings"], dtype=np.float32)
+            yield from zip(got["ids"], texts, got["metadatas"], vectors, strict=True)
             if len(got["ids"]) < _READ_PAGE:
                 return
             offset += _READ_PAGE
