@@ -101,6 +101,11 @@ class ChromaServer:
     port: int
     process: subprocess.Popen[bytes]
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The settings that point the ingester and the service at this server."""
+        return {"CHROMA_HOST": self.host, "CHROMA_PORT": str(self.port)}
+
     def stop(self) -> None:
         """Kill the server at once, as a crash would."""
         stop(self.process, kill=True)

@@ -19,9 +19,7 @@ MUSK = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
 def test_ingest_search_and_ask_against_a_chroma_server_with_two_workers(tmp_path: Path) -> None:
     with (
         chroma_server(tmp_path / "server") as chroma,
-        running_service(
-            tmp_path, [ARTICLES], workers=2, CHROMA_HOST=chroma.host, CHROMA_PORT=str(chroma.port)
-        ) as service,
+        running_service(tmp_path, [ARTICLES], workers=2, **chroma.env) as service,
         httpx.Client(base_url=service.url, timeout=30) as client,
     ):
         health = client.get("/health").json()
@@ -40,8 +38,7 @@ def test_chroma_down_gives_503_at_once_and_the_service_recovers(tmp_path: Path) 
         running_service(
             tmp_path,
             [ARTICLES],
-            CHROMA_HOST=chroma.host,
-            CHROMA_PORT=str(chroma.port),
+            **chroma.env,
             REFRESH_SECONDS="1",
         ) as service,
         httpx.Client(base_url=service.url, timeout=30) as client,
@@ -82,8 +79,7 @@ def test_a_chroma_server_that_stops_answering_gives_503_within_its_time_limit(
         running_service(
             tmp_path,
             [ARTICLES],
-            CHROMA_HOST=chroma.host,
-            CHROMA_PORT=str(chroma.port),
+            **chroma.env,
             CHROMA_TIMEOUT="1",
             REFRESH_SECONDS="0.5",
         ) as service,

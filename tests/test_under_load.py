@@ -44,8 +44,7 @@ def test_questions_asked_during_uploads_see_one_whole_version(tmp_path: Path) ->
             tmp_path,
             [ARTICLES],
             workers=2,
-            CHROMA_HOST=chroma.host,
-            CHROMA_PORT=str(chroma.port),
+            **chroma.env,
             REFRESH_SECONDS="0.5",
         ) as service,
     ):
@@ -152,9 +151,7 @@ def test_a_bounded_load_on_two_workers_over_a_chroma_server_gets_no_error(tmp_pa
     questions = [q.question for q in load_questions()]
     with (
         chroma_server(tmp_path / "server") as chroma,
-        running_service(
-            tmp_path, [ARTICLES], workers=2, CHROMA_HOST=chroma.host, CHROMA_PORT=str(chroma.port)
-        ) as service,
+        running_service(tmp_path, [ARTICLES], workers=2, **chroma.env) as service,
     ):
         figures = asyncio.run(load(service.url, seconds, 32, questions))
         metrics = httpx.get(f"{service.url}/metrics").text
