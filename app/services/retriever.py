@@ -1,8 +1,11 @@
-"""Hybrid retrieval: dense vectors from Chroma and BM25 over the same chunks, fused by rank.
+"""Hybrid retrieval: chunk vectors, sentence vectors and BM25 over the same chunks, fused by rank.
 
-Reciprocal rank fusion (Cormack et al., 2009) needs no score calibration between the two lists:
-each chunk scores `w / (k + rank)` in each list it appears in. BM25 catches exact names and
-numbers; the multilingual vectors carry an English question to French passages.
+Reciprocal rank fusion (Cormack et al., 2009) needs no score calibration between the lists: each
+chunk scores `w / (k + rank)` in each list it appears in. BM25 catches exact names and numbers;
+the multilingual vectors carry an English question to French passages.
+
+The vectors live in Chroma, which is read once into a Snapshot (and again when the documents
+change); a question is then answered from memory, with no round trip to the store.
 """
 
 from __future__ import annotations
