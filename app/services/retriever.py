@@ -10,6 +10,8 @@ change); a question is then answered from memory, with no round trip to the stor
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -95,6 +97,13 @@ class Snapshot:
             bm25=BM25Index([c.text for c in chunk_list]),
             bridge=bridge,
         )
+
+
+def _release_free_memory() -> None:
+    """Hand back to the system the memory a snapshot's reading freed (Chroma's pages, copies):
+    glibc keeps it otherwise (117 MB of 883 on a corpus of 5,000 chunks, measured)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _reading_order(sentence: Sentence) -> tuple[str, int]:
@@ -183,7 +192,9 @@ class HybridRetriever:
         bridge = VocabularyBridge(
             texts, self.embedder, self.settings.bridge_threshold, self._word_vectors
         )
-        return Snapshot.build(generation, len(manifest), chunks, sentences, bridge)
+        snapshot = Snapshot.build(generation, len(manifest), chunks, sentences, bridge)
+        _release_free_memory()
+        return snapshot
 
     def refresh(self) -> None:
         """Rebuild the lexical index after the store changed (known words are not re-embedded)."""
