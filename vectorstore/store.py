@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import chromadb
@@ -405,7 +406,9 @@ class ChromaStore:
         offset = 0
         while True:
             with _unavailable_as_503("get"):
-                got = collection.get(include=include, limit=_READ_PAGE, offset=offset)
+                got = _reading(
+                    partial(collection.get, include=include, limit=_READ_PAGE, offset=offset)
+                )
             texts = got["documents"] if text else [""] * len(got["ids"])
             # Chroma hands vectors back as float64: halve them at once, page by page.
             vectors = np.asarray(got["embeddings"], dtype=np.float32)
