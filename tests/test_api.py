@@ -149,3 +149,21 @@ def test_openapi_documents_the_endpoints_with_examples(client: TestClient) -> No
     assert {"/search", "/ask", "/documents", "/health"} <= set(spec["paths"])
     assert spec["components"]["schemas"]["AskRequest"]["examples"][0]["question"] == MUSK_FR
     assert client.get("/docs").status_code == 200
+
+
+def test_an_answer_about_someone_else_is_no_answer(client: TestClient) -> None:
+    """The articles report Altman's donation to the inauguration fund and name Zuckerberg
+    elsewhere; the articles quoted for a donation never name him."""
+    body = ask(client, "Combien Mark Zuckerberg a-t-il donné au fonds d'inauguration de Trump ?")
+    assert body["abstained"] and body["citations"] == []
+
+
+def test_a_question_set_in_a_year_is_answered_from_that_year(client: TestClient) -> None:
+    body = ask(
+        client, "Back in 2019, which Democratic presidential hopeful did Altman raise money for?"
+    )
+    assert not body["abstained"]
+    assert "Andrew Yang" in body["answer"]
+    assert all("2019" in c["text"] for c in body["citations"])
+    body = ask(client, "How much money did Altman's 2019 fundraiser for Andrew Yang bring in?")
+    assert body["abstained"]  # the articles give no figure for it

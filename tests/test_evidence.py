@@ -17,6 +17,8 @@ from vectorstore import Embedder
         ("De quel pourcentage la capitalisation a-t-elle augmenté ?", "percent"),
         ("How did Altman describe Musk when responding to his attacks?", None),
         ("Qui dirige SoftBank ?", None),
+        ("Comment s'appelle l'IA lancée par Musk ?", "name"),
+        ("What are the names of the two open models?", "name"),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, wants: str | None) -> None:
@@ -44,17 +46,62 @@ def test_a_year_needs_a_year_not_just_a_day() -> None:
     assert QuestionProfile.of("When did he leave?").answered_by_type("Mardi 21 janvier.")
 
 
-def test_names_are_found_translated_and_missing_ones_are_named(embedder: Embedder) -> None:
-    passages = "Il a soutenu le candidat démocrate Andrew Yang en juin, à la Maison Blanche."
+def test_a_name_needs_a_capitalised_word_the_question_does_not_hold() -> None:
+    profile = QuestionProfile.of("What is the name of the AI that Elon Musk launched?")
+    assert profile.answered_by_type("Musk a lancé Grok, son IA.")
+    assert profile.answered_by_type("Sa start-up xAI concurrence OpenAI.")
+    assert not profile.answered_by_type("Elon Musk a lancé une IA.")  # only the question's names
+    assert not profile.answered_by_type("Deux nouveaux modèles d'IA générative.")  # IA: a noun
+
+
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("Combien d'employés fédéraux pourront utiliser ChatGPT ?", "employés"),
+        ("How many federal employees can use ChatGPT?", "employees"),
+        ("What are the names of the two open models the company released?", "models"),
+        ("Comment s'appelle l'offre professionnelle mise à disposition ?", "offre"),
+        ("Quel est le nom de la start-up de Musk ?", "start-up"),
+        ("What is the name of the AI that Elon Musk launched?", None),  # "AI": too short to tell
+        ("How much money did he give?", None),
+        ("Combien Musk a-t-il proposé ?", None),
+    ],
+)
+def test_the_thing_a_question_counts_or_names(question: str, thing: str | None) -> None:
+    assert QuestionProfile.of(question).thing == thing
+
+
+def test_a_question_set_in_a_year_wants_that_year() -> None:
+    profile = QuestionProfile.of("How much did Altman's 2019 fundraiser bring in?")
+    assert profile.states_the_years("En 2019, elle a rapporté 3 millions.")
+    assert not profile.states_the_years("En 2024, il a donné un million de dollars.")
+    assert QuestionProfile.of("How much did he give?").states_the_years("Un million.")
+
+
+def _check(question: str, passages: str, embedder: Embedder) -> EvidenceCheck:
     bridge = VocabularyBridge([passages], embedder, 0.75, {})
-    question = "Which Democratic candidate did he back in June at the White House, says Barlow?"
     words = surface_words(question)
-    check = EvidenceCheck(
+    return EvidenceCheck(
         QuestionProfile.of(question),
         dict(zip(words, embedder.embed_query(words), strict=True)),
         bridge.vocabulary,
         0.75,
     )
+
+
+def test_a_count_must_count_the_thing_asked_about_in_either_language(embedder: Embedder) -> None:
+    dollars = "Ils investiront 100 milliards de dollars."
+    employees = "Deux millions d'employés fédéraux y auront accès."
+    for question in ("Combien d'employés pourront l'utiliser ?", "How many employees can use it?"):
+        check = _check(question, f"{dollars} {employees}", embedder)
+        assert check.could_answer(employees)
+        assert not check.could_answer(dollars)
+
+
+def test_names_are_found_translated_and_missing_ones_are_named(embedder: Embedder) -> None:
+    passages = "Il a soutenu le candidat démocrate Andrew Yang en juin, à la Maison Blanche."
+    question = "Which Democratic candidate did he back in June at the White House, says Barlow?"
+    check = _check(question, passages, embedder)
     assert check.missing_names(passages) == ["barlow"]
     assert check.coverage(passages) > check.coverage("La recette de la tarte Tatin.")
 

@@ -5,9 +5,15 @@ passages about the same people, so similarity alone cannot tell an answer from a
 Three checks that hold in either language, because words are compared through the multilingual
 embedder ("Democrats" matches "démocrates", "June" matches "juin"):
 
-- names: every name the question asks about appears in the retrieved passages;
+- names: every name the question asks about appears in the articles the answer quotes (an
+  article about Sam Altman's donation does not answer for Mark Zuckerberg's);
 - answer type: a "how much" question needs a number the question does not already hold, a
-  "what percentage" question a percentage, a "what year" / "when" question a date;
+  "what percentage" question a percentage, a "what year" / "when" question a date, a "what is
+  the name" question a name;
+- the thing asked about: "how many employees" needs a sentence that speaks of employees, not of
+  dollars, and "the names of the two models" one that names models, not an offer;
+- years: a question set in a year ("Altman's 2019 fundraiser") is answered by a sentence that
+  states that year, not by one about another time;
 - coverage: on average, the question's words find a close word in the evidence sentence.
 """
 
@@ -20,9 +26,9 @@ from typing import Literal
 import numpy as np
 
 from app.services.bridge import surface_words
-from app.services.tokens import fold, fold_word, stem
+from app.services.tokens import STOPWORDS, fold, fold_word, stem
 
-AnswerType = Literal["quantity", "percent", "year", "date"]
+AnswerType = Literal["name", "quantity", "percent", "year", "date"]
 
 # Words that frame a question rather than say what it is about.
 _FRAME = frozenset(
@@ -35,6 +41,14 @@ did does according say says said tell name called
 )
 
 _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        "name",
+        re.compile(
+            r"\b(?:comment s['’ ]?(?:appelle|appellent|nomme|nomment)|quel est (?:le|son) nom"
+            r"|quels sont (?:les|leurs) noms|what (?:is|are|was|were) (?:the|its|their|his|her)"
+            r" names?\b|what's the name)"
+        ),
+    ),
     (
         "percent",
         re.compile(r"\b(?:pourcentage|quel taux|percentage|what percent|how many percent)"),
@@ -69,6 +83,20 @@ _DATE = re.compile(
 # A capitalised word inside the question (not its first word), without a possessive 's.
 _NAME = re.compile(r"(?<=[\w,;:)»”\"]\s)([A-ZÀ-ÖØ-Þ][\w-]*\w)(?:['’]s)?")
 _MIN_NAME_LENGTH = 3
+# A word with a capital inside a sentence ("Grok", "xAI", "ChatGPT"), of three letters or more:
+# two-letter capitals are common nouns in French ("IA", "UE").
+_CAPITALISED = re.compile(r"(?<=\s)[\w-]*[A-ZÀ-ÖØ-Þ][\w-]*")
+# What a question counts or asks the name of: the words after these, up to a stop word. Its head
+# is the first of them in French ("combien d'employés fédéraux"), the last in English ("how many
+# federal employees").
+_THING_FR = re.compile(
+    r"\b(?:combien d(?:e\s+|['’]\s*)|comment s['’ ]?(?:appellent|appelle|nomment|nomme)\s+"
+    r"|quels? (?:est|sont) (?:le|les) noms? d(?:e\s+|['’]\s*|u\s+|es\s+))(.*)",
+    re.IGNORECASE,
+)
+_THING_EN = re.compile(r"\b(?:how many\s+|names? of\s+)(.*)", re.IGNORECASE)
+_ELIDED = re.compile(r"\b(?:l|d|qu|n|s|c)['’]", re.IGNORECASE)
+_NOT_A_THING = frozenset({"argent", "fois", "temps", "money", "time", "times"})
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,7 @@ class QuestionProfile:
     names: tuple[str, ...]
     numbers: frozenset[str]
     wants: AnswerType | None
+    thing: str | None = None
 
     @classmethod
     def of(cls, question: str) -> QuestionProfile:
@@ -89,12 +118,23 @@ class QuestionProfile:
             dict.fromkeys(n.lower() for n in _NAME.findall(question) if len(n) >= _MIN_NAME_LENGTH)
         )
         words = tuple(w for w in dict.fromkeys(surface_words(question)) if fold(w) not in _FRAME)
-        return cls(words, names, frozenset(_NUMBER.findall(folded)), wants)
+        return cls(words, names, frozenset(_NUMBER.findall(folded)), wants, _asked_thing(question))
+
+    def states_the_years(self, text: str) -> bool:
+        """Whether the text states every year the question is set in."""
+        years = {n for n in self.numbers if _YEAR.fullmatch(n)}
+        return years <= set(_YEAR.findall(fold(text)))
 
     def answered_by_type(self, text: str) -> bool:
         """Whether the text holds the kind of thing asked for (anything, if no kind)."""
         folded = fold(text)
         match self.wants:
+            case "name":
+                asked = {fold(w) for w in (*self.words, *self.names)}
+                return any(
+                    len(w) >= _MIN_NAME_LENGTH and fold(w) not in asked
+                    for w in _CAPITALISED.findall(text)
+                )
             case "quantity":
                 return bool(set(_NUMBER.findall(folded)) - self.numbers)
             case "percent":
@@ -144,11 +184,52 @@ class EvidenceCheck:
         scores = self._best_matches(unseen, passages)
         return [n for n, s in zip(unseen, scores, strict=True) if s < self._threshold]
 
+    def could_answer(self, sentence: str) -> bool:
+        """Whether the sentence holds what the question asks for, in the year it is set in,
+        about the thing it counts or names."""
+        return (
+            self.profile.answered_by_type(sentence)
+            and self.profile.states_the_years(sentence)
+            and self.speaks_of_the_thing(sentence)
+        )
+
+    def speaks_of_the_thing(self, text: str) -> bool:
+        """For "how many X" or "the name of X", whether the text speaks of X (or its
+        translation); True for the other questions."""
+        thing = self.profile.thing
+        if thing is None:
+            return True
+        return bool(self._best_matches((thing,), text)[0] >= self._threshold)
+
     def coverage(self, sentence: str) -> float:
         """Mean best similarity of the question's words with the sentence's words."""
         if not self.profile.words:
             return 1.0
         return float(self._best_matches(self.profile.words, sentence).mean())
+
+
+def _asked_thing(question: str) -> str | None:
+    """The head word of what the question counts or asks the name of, if it asks that."""
+    for pattern, head in ((_THING_FR, 0), (_THING_EN, -1)):
+        found = pattern.search(question)
+        if found is None:
+            continue
+        words = _ELIDED.sub(" ", found.group(1)).split()
+        run: list[str] = []
+        for word in (w.strip("?,.;:!«»\"'’") for w in words):
+            # "AI" is a thing, "ai" a verb; "start-up" is a word, "500" is not.
+            stop = (word.islower() and fold(word) in STOPWORDS) or not word.replace(
+                "-", ""
+            ).isalpha()
+            if run and stop:
+                break
+            if not stop:
+                run.append(word.lower())
+        thing = run[head] if run else None
+        if thing is None or len(thing) < _MIN_NAME_LENGTH or fold(thing) in _NOT_A_THING:
+            return None
+        return thing
+    return None
 
 
 def _cognate_in(name: str, folded_text: str) -> bool:

@@ -5,8 +5,9 @@ cosine similarity, by how much of the question's words they cover (in either lan
 word vectors), and by whether they hold the kind of thing asked for (a number for "combien" /
 "how much", a date for "quand" / "when").
 The best ones are quoted, each with its marker. The service abstains when the evidence does not
-answer (`evidence.py`): a name the passages never mention, no sentence holding the kind of answer
-asked for, or a best sentence that is too weak or covers too little of the question.
+answer (`evidence.py`): a name the quoted articles never mention, no sentence holding the kind of
+answer asked for (which, for "how many X", speaks of X), or a best sentence that is too weak or
+covers too little of the question.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.services.answering.evidence import EvidenceCheck, QuestionProfile
 from app.services.answering.generator import Answer, Citation
 from app.services.followup import Turn, self_contained
 from app.services.language import Language
-from app.services.retriever import HybridRetriever, Retrieval
+from app.services.retriever import HybridRetriever, Retrieval, Snapshot
 from config import Settings
 from prompts import load_prompt
 from vectorstore import Sentence
@@ -100,6 +101,9 @@ class ExtractiveGenerator:
             return []
         if check.missing_names(" ".join(hit.chunk.text for hit in retrieval.hits)):
             return []
+        documents = {s.sentence.doc_id for s in self._choose(typed)}
+        if check.missing_names(_documents_text(retrieval.snapshot, documents)):
+            return []
         return typed
 
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
@@ -117,7 +121,7 @@ class ExtractiveGenerator:
             if key in best and best[key].chunk_rank <= rank:
                 continue
             coverage = check.coverage(sentence.text)
-            typed = check.profile.answered_by_type(sentence.text)
+            typed = check.could_answer(sentence.text)
             score = float(cosine) + COVERAGE_WEIGHT * coverage
             score += TYPE_BONUS if typed and check.profile.wants else 0.0
             best[key] = Scored(sentence, rank, score, coverage, typed)
@@ -137,6 +141,11 @@ class ExtractiveGenerator:
             for c in citations
         )
         return f"{prompt['lead_in']} {quotes}"
+
+
+def _documents_text(snapshot: Snapshot, doc_ids: set[str]) -> str:
+    """The text of whole articles, for looking names up in them (chunks overlap: harmless)."""
+    return " ".join(c.text for c in snapshot.chunks if c.doc_id in doc_ids)
 
 
 def _no_markers(text: str) -> str:
