@@ -19,6 +19,10 @@ from vectorstore import Embedder
         ("Qui dirige SoftBank ?", None),
         ("Comment s'appelle l'IA lancée par Musk ?", "name"),
         ("What are the names of the two open models?", "name"),
+        ("Où Elon Musk a-t-il dormi chez Donald Trump ?", "place"),
+        ("In which US state are the sites?", "place"),
+        ("Quel est le prix de l'offre ?", "quantity"),
+        ("Quelle est la date de naissance de Sam Altman ?", "date"),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, wants: str | None) -> None:
@@ -30,6 +34,7 @@ def test_names_are_the_capitalised_words_inside_the_question() -> None:
         "Which of Trump's clubs did Elon Musk visit with the Ukrainian president?"
     )
     assert profile.names == ("trump", "elon", "musk", "ukrainian")
+    assert QuestionProfile.of("What did it raise last March?").names == ()  # a date, not a name
 
 
 def test_a_quantity_needs_a_number_the_question_does_not_hold() -> None:
@@ -37,6 +42,7 @@ def test_a_quantity_needs_a_number_the_question_does_not_hold() -> None:
     assert not profile.answered_by_type("En 2019, il a organisé une collecte de fonds.")
     assert profile.answered_by_type("Elle a rapporté 3 millions de dollars.")
     assert QuestionProfile.of("Combien de modèles ?").answered_by_type("Deux nouveaux modèles.")
+    assert QuestionProfile.of("À quel prix ?").answered_by_type("Pour seulement un dollar.")
 
 
 def test_a_year_needs_a_year_not_just_a_day() -> None:

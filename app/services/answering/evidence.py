@@ -9,7 +9,7 @@ embedder ("Democrats" matches "démocrates", "June" matches "juin"):
   article about Sam Altman's donation does not answer for Mark Zuckerberg's);
 - answer type: a "how much" question needs a number the question does not already hold, a
   "what percentage" question a percentage, a "what year" / "when" question a date, a "what is
-  the name" question a name;
+  the name" or "where" question a name;
 - the thing asked about: "how many employees" needs a sentence that speaks of employees, not of
   dollars, and "the names of the two models" one that names models, not an offer;
 - years: a question set in a year ("Altman's 2019 fundraiser") is answered by a sentence that
@@ -28,7 +28,7 @@ import numpy as np
 from app.services.bridge import surface_words
 from app.services.tokens import STOPWORDS, fold, fold_word, stem
 
-AnswerType = Literal["name", "quantity", "percent", "year", "date"]
+AnswerType = Literal["name", "place", "quantity", "percent", "year", "date"]
 
 # Words that frame a question rather than say what it is about.
 _FRAME = frozenset(
@@ -50,24 +50,35 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
         ),
     ),
     (
+        "place",
+        re.compile(
+            r"^ou\b|\bwhere\b|\b(?:in|to|from) (?:which|what) (?:country|city|town|state)\b"
+            r"|\b(?:dans|de|vers) quel(?:le)? (?:pays|ville|etat|region)\b"
+        ),
+    ),
+    (
         "percent",
         re.compile(r"\b(?:pourcentage|quel taux|percentage|what percent|how many percent)"),
     ),
     ("year", re.compile(r"\b(?:en quelle annee|quelle annee|what year|which year)\b")),
     (
         "date",
-        re.compile(r"\b(?:quand|a quelle date|depuis quand|when|what date|since when)\b"),
+        re.compile(
+            r"\b(?:quand|a quelle date|quelle est la date|date de naissance|depuis quand|when"
+            r"|what date|what is the date|date of birth|since when)\b"
+        ),
     ),
     (
         "quantity",
         re.compile(
-            r"\b(?:combien|quel montant|quelle somme|how much|how many"
-            r"|what amount|what sum)\b"
+            r"\b(?:combien|quel montant|quelle somme|quel prix|quel est le (?:montant|prix)"
+            r"|how much|how many|what amount|what sum|what price)\b"
         ),
     ),
 ]
 _NUMBER = re.compile(
-    r"\d+(?:[.,]\d+)?|\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze"
+    r"\d+(?:[.,]\d+)?|\b(?:un|une|one|a) (?:dollar|euro)\b"
+    r"|\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze"
     r"|vingt|trente|quarante|cinquante|cent|cents|mille|millions?|milliards?|two|three|four"
     r"|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|millions?|billions?)\b"
 )
@@ -83,6 +94,13 @@ _DATE = re.compile(
 # A capitalised word inside the question (not its first word), without a possessive 's.
 _NAME = re.compile(r"(?<=[\w,;:)»”\"]\s)([A-ZÀ-ÖØ-Þ][\w-]*\w)(?:['’]s)?")
 _MIN_NAME_LENGTH = 3
+# Months and days are capitalised in English but are dates, not names ("last March": "mars").
+_NOT_NAMES = frozenset(
+    """
+january february march april may june july august september october november december monday
+tuesday wednesday thursday friday saturday sunday
+""".split()
+)
 # A word with a capital inside a sentence ("Grok", "xAI", "ChatGPT"), of three letters or more:
 # two-letter capitals are common nouns in French ("IA", "UE").
 _CAPITALISED = re.compile(r"(?<=\s)[\w-]*[A-ZÀ-ÖØ-Þ][\w-]*")
@@ -115,7 +133,11 @@ class QuestionProfile:
         start = " ".join(folded.split()[:_QUESTION_START_WORDS])
         wants = next((kind for kind, pattern in _WANTS if pattern.search(start)), None)
         names = tuple(
-            dict.fromkeys(n.lower() for n in _NAME.findall(question) if len(n) >= _MIN_NAME_LENGTH)
+            dict.fromkeys(
+                n.lower()
+                for n in _NAME.findall(question)
+                if len(n) >= _MIN_NAME_LENGTH and n.lower() not in _NOT_NAMES
+            )
         )
         words = tuple(w for w in dict.fromkeys(surface_words(question)) if fold(w) not in _FRAME)
         return cls(words, names, frozenset(_NUMBER.findall(folded)), wants, _asked_thing(question))
@@ -129,7 +151,7 @@ class QuestionProfile:
         """Whether the text holds the kind of thing asked for (anything, if no kind)."""
         folded = fold(text)
         match self.wants:
-            case "name":
+            case "name" | "place":
                 asked = {fold(w) for w in (*self.words, *self.names)}
                 return any(
                     len(w) >= _MIN_NAME_LENGTH and fold(w) not in asked
