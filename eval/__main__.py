@@ -85,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     floors.update(args.overrides)
     target: AbstractContextManager[client.HttpTarget] = (
-        client.remote(args.url) if args.url else client.in_process(args.articles)
+        # In-process, the service's access log would bury the table: warnings only.
+        client.remote(args.url)
+        if args.url
+        else client.in_process(args.articles, log_level="WARNING")
     )
     embedder = make_embedder(Settings(embedder_backend="use"))
     with target as service:
