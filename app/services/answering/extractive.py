@@ -101,9 +101,10 @@ class ExtractiveGenerator:
             return []
         if check.missing_names(" ".join(hit.chunk.text for hit in retrieval.hits)):
             return []
-        documents = {s.sentence.doc_id for s in self._choose(typed)}
-        if check.missing_names(_documents_text(retrieval.snapshot, documents)):
-            return []
+        if check.profile.names:
+            documents = {s.sentence.doc_id for s in self._choose(typed)}
+            if check.missing_names(_documents_text(retrieval.snapshot, documents)):
+                return []
         return typed
 
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
