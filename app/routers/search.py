@@ -2,35 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic_core import to_json
 
 from app.deps import ComponentsDep
 from app.errors import ERROR_RESPONSES
 from app.observability import retrieval_seconds, timed
-from app.schemas import Passage, SearchRequest, SearchResponse
+from app.schemas import SearchRequest, SearchResponse
 from vectorstore import ChunkHit
 
 router = APIRouter(tags=["questions"])
 
 
-def passage_of(hit: ChunkHit) -> Passage:
+def passage_of(hit: ChunkHit) -> dict[str, Any]:
+    """A hit as a `Passage`, already in the types the model holds: the response is written
+    without building and validating a model per passage (a fifth of a request's own time)."""
     chunk = hit.chunk
-    return Passage(
-        doc_id=chunk.doc_id,
-        chunk_id=chunk.id,
-        title=chunk.doc.title,
-        source=chunk.doc.source,
-        date=chunk.doc.date,
-        text=chunk.text,
-        start=chunk.start,
-        end=chunk.end,
-        score=hit.score,
-    )
+    doc = chunk.doc
+    return {
+        "doc_id": chunk.doc_id,
+        "chunk_id": chunk.id,
+        "title": doc.title,
+        "source": doc.source,
+        "date": doc.date,
+        "text": chunk.text,
+        "start": chunk.start,
+        "end": chunk.end,
+        "score": hit.score,
+    }
 
 
 @router.post("/search", response_model=SearchResponse, responses=ERROR_RESPONSES)
-def search(body: SearchRequest, components: ComponentsDep) -> SearchResponse:
+async def search(body: SearchRequest, components: ComponentsDep) -> Response:
     """Passages of the articles for a query, best first (hybrid dense + BM25 retrieval)."""
     with timed(retrieval_seconds):
-        retrieval = components.retriever.retrieve(body.query, body.top_k)
-    return SearchResponse(results=[passage_of(hit) for hit in retrieval.hits])
+        retrieval = await asyncio.wrap_future(components.retriever.submit(body.query, body.top_k))
+    results = [passage_of(hit) for hit in retrieval.hits]
+    return Response(to_json({"results": results}), media_type="application/json")

@@ -14,8 +14,10 @@ import contextlib
 import ctypes
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +30,7 @@ from vectorstore.errors import StoreUnavailable
 from vectorstore.store import LiveVersion
 
 _SNAPSHOT_ATTEMPTS = 3
+T = TypeVar("T")
 _SENTENCE_CANDIDATES = 200
 
 
@@ -143,20 +146,35 @@ class QueryVectors:
         self._lock = threading.Lock()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
+        return self.submit(texts, _same).result()
+
+    def submit(self, texts: list[str], then: Callable[[np.ndarray], T]) -> Future[T]:
+        """`then(vectors of texts)`, run in the encoder's thread once the texts not remembered
+        are embedded (with those of other queries waiting)."""
         with self._lock:
             known = {t: self._known[t] for t in texts if t in self._known}
             for text in known:
                 self._known.move_to_end(text)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
-        if missing:
-            known.update(zip(missing, self._encoder.embed_query(missing), strict=True))
-            if self._size:
+
+        def finish(vectors: np.ndarray) -> T:
+            known.update(zip(missing, vectors, strict=True))
+            if self._size and missing:
                 with self._lock:
                     for text in missing:
                         self._known[text] = known[text]
                     while len(self._known) > self._size:
                         self._known.popitem(last=False)
-        return np.stack([known[t] for t in texts])
+            return then(np.stack([known[t] for t in texts]))
+
+        return self._encoder.submit(missing, finish)
+
+    def close(self) -> None:
+        self._encoder.close()
+
+
+def _same(vectors: np.ndarray) -> np.ndarray:
+    return vectors
 
 
 class HybridRetriever:
@@ -219,13 +237,29 @@ class HybridRetriever:
         return True
 
     def retrieve(self, query: str, top_k: int) -> Retrieval:
-        """The top_k chunks for a query, best first, scored by weighted reciprocal rank fusion."""
+        """The top_k chunks for a query, best first; blocks the calling thread."""
+        return self.submit(query, top_k).result()
+
+    def submit(self, query: str, top_k: int) -> Future[Retrieval]:
+        """`retrieve`, done in the encoder's thread once the query is embedded: an event
+        loop awaits it (`asyncio.wrap_future`) without holding a thread of its pool."""
         if self._store_down is not None:
             raise StoreUnavailable(self._store_down)
         snapshot = self._snapshot
-        settings = self.settings
         foreign = snapshot.bridge.foreign_words(query)
-        vectors = self._query_vectors([query, *foreign])
+        return self._query_vectors.submit(
+            [query, *foreign], lambda vectors: self._rank(snapshot, query, top_k, foreign, vectors)
+        )
+
+    def close(self) -> None:
+        """Stop the encoder's thread."""
+        self._query_vectors.close()
+
+    def _rank(
+        self, snapshot: Snapshot, query: str, top_k: int, foreign: list[str], vectors: np.ndarray
+    ) -> Retrieval:
+        """The chunks scored by weighted reciprocal rank fusion of the three rankings."""
+        settings = self.settings
         vector = vectors[0]
         lexical_query = snapshot.bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)

