@@ -140,6 +140,7 @@ def test_metrics_count_requests_answers_and_errors(guarded: TestClient) -> None:
         ('qa_answers_total{outcome="answered"}', 1),
         ('qa_answers_total{outcome="abstained"}', 1),
         ('qa_errors_total{error="ValidationError"}', 1),
+        ('qa_errors_total{error="BodyTooLarge"}', 0),  # counted when refused, not before
         ('qa_generation_seconds_count{backend="extractive"}', 2),
         ("qa_retrieval_seconds_count", 2),
     ]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import ARTICLES
 from vectorstore import Embedder
 from vectorstore.use_query import CachedQueryEncoder
 
@@ -53,3 +54,12 @@ def test_the_embedder_embeds_queries_this_way(embedder: Embedder) -> None:
     queries = embedder.embed_query(QUERIES[:3])
     np.testing.assert_allclose(queries, embedder.embed(QUERIES[:3]), atol=1e-5)
     assert np.allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
+
+
+def test_tokens_are_the_backend_tokenizer_s_word_by_word(backend: object) -> None:
+    encoder = CachedQueryEncoder(backend)
+    sp = backend.sp  # type: ignore[attr-defined]
+    lines = [line for path in ARTICLES.glob("*.txt") for line in path.read_text().splitlines()]
+    odd = ["", "   ", " a  b ", "l'IA d’OpenAI", "日本語のテキスト", "\t\ttab", "x▁y", "▁▁ x"]
+    for text in [*lines, *odd, *lines]:  # the second time from remembered words
+        assert encoder._tokenize(text) == sp.encode(text, out_type=int, add_bos=True, add_eos=True)

@@ -16,6 +16,7 @@ The sum of the window's products equals the product of the concatenated window: 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from itertools import chain
@@ -31,6 +32,8 @@ _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three 
 _MAX_LEFT = max(left for _, left in _ORDERS)
 _MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
 _TOKEN_BUDGET = 384  # tokens per micro-batch, as the backend
+_WORDS = re.compile("▁?[^▁]+|▁")  # a normalised text's words, each with the "▁" before it
+_WORDS_REMEMBERED = 50_000
 # Per token: its embedding, its projected vector, then each branch's window-slot products.
 _X = _EMB_DIM
 _U = _X + len(_ORDERS) * _CNN_DIM
@@ -54,13 +57,14 @@ class CachedQueryEncoder:
         self._slot_of: OrderedDict[int, int] = OrderedDict()  # token -> its row, oldest first
         self._used = 0
         self._lock = threading.Lock()
+        self._words: dict[str, list[int]] = {}  # a word (with its "▁") -> its pieces
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), _EMB_DIM), dtype=np.float32)
         group: list[list[int]] = []
         size, first = 0, 0
         for i, text in enumerate(texts):
-            ids = self._b.sp.encode(text, out_type=int, add_bos=True, add_eos=True)
+            ids = self._tokenize(text)
             if group and size + len(ids) > _TOKEN_BUDGET:
                 self._encode_batch(group, out[first:i])
                 group, size, first = [], 0, i
@@ -69,6 +73,27 @@ class CachedQueryEncoder:
         if group:
             self._encode_batch(group, out[first:])
         return out
+
+    def _tokenize(self, text: str) -> list[int]:
+        """The backend tokenizer's ids, each word's pieces remembered. No piece of the model
+        spans a word boundary ("▁" inside), so the best segmentation of a text is that of its
+        words, one after the other (the unigram Viterbi is the slow, pure-Python part)."""
+        sp = self._b.sp
+        normalized = sp._normalizer.normalize(text)
+        if not normalized:
+            return [sp._bos_id, sp._unk_id, sp._eos_id]
+        ids = [sp._bos_id]
+        words = self._words
+        for word in _WORDS.findall(normalized):
+            pieces = words.get(word)
+            if pieces is None:
+                pieces = sp._viterbi(word)
+                if len(words) >= _WORDS_REMEMBERED:
+                    words.clear()
+                words[word] = pieces
+            ids += pieces
+        ids.append(sp._eos_id)
+        return ids
 
     def _token_rows(self, flat: list[int]) -> np.ndarray:
         """The remembered rows of these tokens, computing those not seen lately."""

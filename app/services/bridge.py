@@ -53,6 +53,7 @@ class VocabularyBridge:
             cache.update(zip(batch, embedder.embed_query(batch), strict=True))
         self._cache = cache
         self._nearest: dict[str, str] = {}
+        self._foreign: dict[str, bool] = {}
         self._matrix = (
             np.stack([cache[w] for w in self._words])
             if self._words
@@ -70,9 +71,17 @@ class VocabularyBridge:
 
     def foreign_words(self, query: str) -> list[str]:
         """The query's words whose terms the corpus never uses."""
-        return [
-            w for w in dict.fromkeys(surface_words(query)) if not set(tokenize(w)) <= self._terms
-        ]
+        return [w for w in dict.fromkeys(surface_words(query)) if self._is_foreign(w)]
+
+    def _is_foreign(self, word: str) -> bool:
+        """Whether the corpus never uses the word's terms, remembered: each query asks this
+        of all its words."""
+        foreign = self._foreign.get(word)
+        if foreign is None:
+            foreign = not set(tokenize(word)) <= self._terms
+            if len(self._foreign) < _NEAREST_REMEMBERED:
+                self._foreign[word] = foreign
+        return foreign
 
     def expand(self, query: str, words: list[str], vectors: np.ndarray) -> str:
         """The query followed by the nearest corpus word of each foreign word close enough."""
