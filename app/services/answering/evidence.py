@@ -53,7 +53,7 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "place",
         re.compile(
-            r"^ou\b|\bwhere\b|\b(?:in|to|from) (?:which|what) (?:country|city|town|state)\b"
+            r"^ou\b|\bwhere\b|\b(?:in|to|from) (?:which|what) (?:\w+ )?(?:country|city|town|state)\b"
             r"|\b(?:dans|de|vers) quel(?:le)? (?:pays|ville|etat|region)\b"
         ),
     ),
