@@ -21,11 +21,33 @@ _SENTENCE_END = re.compile(
     r"[.!?…]+[»\"”’)]*(?=\s+[«\"“(]?[A-ZÀ-ÖØ-Þ0-9«\"“-])"
 )
 _MIN_SENTENCE_CHARS = 3
+_NON_BLANK = re.compile(r"\S")
 
 
 @lru_cache(maxsize=8)
 def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
-    return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    return SentenceSplitter(
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, chunking_tokenizer_fn=_sentences
+    )
+
+
+def _sentences(text: str) -> list[str]:
+    """The splitter's sentences: cut where `sentence_spans` ends one, so that chunks end where
+    the sentences they hold do. (llama-index's default, NLTK's Punkt, costs 1.7 s of imports
+    and a third of the chunking, and cuts English-style.) The pieces put together are the text.
+    """
+    ends = [0, len(text)]
+    for line in re.finditer(r"[^\n]+", text):
+        ends += [line.start() + end.end() for end in _SENTENCE_END.finditer(line.group())]
+        ends.append(line.end())
+    # Each piece keeps the blanks after it, as Punkt's do.
+    cuts = sorted({0} | {_after_blanks(text, end) for end in ends})
+    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def _after_blanks(text: str, at: int) -> int:
+    found = _NON_BLANK.search(text, at)
+    return found.start() if found else len(text)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

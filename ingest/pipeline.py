@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -25,10 +26,12 @@ from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 from vectorstore.store import NewVersion
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 # Documents are written to the store in batches of about this many chunks: Chroma's cost is
 # mostly per call, so a batch of documents costs about what one does.
 _WRITE_CHUNKS = 500
+# Sentence vectors an ingest run remembers (2 KB each), for sentences that recur across documents.
+_REMEMBERED_SENTENCES = 10_000
 
 
 @dataclass
@@ -95,6 +98,34 @@ def prepare_version(raw: RawDocument, embedder: Embedder, settings: Settings) ->
     sentence_vectors = unique_vectors[[position[(s.start, s.end)] for s in sentences]]
     chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors)
     return NewVersion(chunks, chunk_vectors, sentences, sentence_vectors)
+
+
+class RememberingEmbedder:
+    """An embedder that embeds a text it embedded recently only once: documents of one source
+    repeat sentences (a licence notice, a standard heading), and each text is embedded
+    independently of the others, so its vector does not depend on the batch it came in."""
+
+    def __init__(self, embedder: Embedder, size: int = _REMEMBERED_SENTENCES) -> None:
+        self._embedder = embedder
+        self._size = size
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.fingerprint = embedder.fingerprint
+        self.dimension = embedder.dimension
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        known = {t: self._known[t] for t in texts if t in self._known}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        fresh = dict(zip(missing, self._embedder.embed(missing), strict=True)) if missing else {}
+        vectors = [known[t] if t in known else fresh[t] for t in texts]
+        for text in known:
+            self._known.move_to_end(text)
+        self._known.update(fresh)
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
+        return np.stack(vectors) if vectors else np.zeros((0, self.dimension), np.float32)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self._embedder.embed_query(texts)
 
 
 class _Writer:
@@ -185,6 +216,7 @@ def ingest_paths(
     files, skipped = discover(paths)
     report = IngestReport(skipped=[(str(p), why) for p, why in skipped])
     writer = _Writer(store, store.live_versions(), report)
+    embedder = RememberingEmbedder(embedder)
     for path in on_progress(files):
         try:
             raw = read_document(path)
@@ -193,5 +225,6 @@ def ingest_paths(
             continue
         writer.add(raw, embedder, settings)
     writer.close()
+    store.remove_legacy()
     report.seconds = time.perf_counter() - started
     return report

@@ -98,7 +98,8 @@ def test_a_crash_at_any_write_shows_one_whole_version_and_the_rerun_completes_it
         if not crashed:
             break
         crash_points += 1
-    assert crash_points >= 5  # chunks, sentences, manifest, generation, deletes
+    # chunks (with their sentences), the manifest with the generation, the removal
+    assert crash_points >= 3
 
 
 def write_articles(folder: Path, count: int) -> None:

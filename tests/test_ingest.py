@@ -46,6 +46,33 @@ def test_a_changed_file_replaces_its_old_chunks(
     assert [d.chunks for d in store.documents()] == [len(chunks)]
 
 
+def test_a_sentence_repeated_across_documents_is_embedded_once(
+    tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    embedded: list[str] = []
+
+    class Counting:
+        fingerprint, dimension = embedder.fingerprint, embedder.dimension
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            embedded.extend(texts)
+            return embedder.embed(texts)
+
+        embed_query = embed
+
+    notice = "Cette traduction est une documentation libre."
+    for name, fruit in (("a", "pommes"), ("b", "poires")):
+        text = f"Titre\nUn texte sur les {fruit}. {notice}"
+        (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
+    ingest_paths([tmp_path], store, Counting(), settings)
+    assert embedded.count(notice) == 1
+    sentences, vectors = store.live_sentences({c.id: c for c in store.all_chunks()})
+    repeated = [v for s, v in zip(sentences, vectors, strict=True) if s.text == notice]
+    assert len(repeated) == 2
+    np.testing.assert_array_equal(repeated[0], repeated[1])
+    np.testing.assert_allclose(repeated[0], embedder.embed([notice])[0], atol=1e-6)
+
+
 def test_unreadable_files_are_skipped_and_the_rest_goes_on(
     tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
 ) -> None:
@@ -138,8 +165,20 @@ def test_a_store_in_an_older_format_asks_for_a_new_ingest(
     path = tmp_path / "note.txt"
     path.write_text("Titre\nUne phrase sur les pommes. Une autre sur les poires.", encoding="utf-8")
     ingest_paths([path], store, embedder, settings)
-    sentences = store._cols.sentences
-    first = sentences.get(limit=1)["ids"]
-    sentences.update(ids=first, metadatas=[{"span": None, "start": 0}])  # None removes a key
+    chunks = store._cols.chunks
+    first = chunks.get(limit=1)["ids"]
+    # Older ingesters kept sentences in a collection of their own, none in the chunk records.
+    chunks.update(ids=first, metadatas=[{"sentence_spans": None, "sentence_vectors": None}])
     with pytest.raises(OutdatedStore, match="python -m ingest"):
         HybridRetriever(store, embedder, settings)
+
+
+def test_an_ingest_removes_the_sentence_collection_of_older_ingesters(
+    tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    client = store._client
+    client.create_collection("articles-sentences", embedding_function=None)
+    path = tmp_path / "note.txt"
+    path.write_text("Titre\nUne phrase sur les pommes.", encoding="utf-8")
+    ingest_paths([path], store, embedder, settings)
+    assert {c.name for c in client.list_collections()} == {"articles", "articles-manifest"}
