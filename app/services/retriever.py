@@ -48,7 +48,7 @@ class Snapshot:
     sentences: list[Sentence]  # in document order
     sentence_vectors: np.ndarray
     sentence_chunk: list[str]  # the chunk id of each sentence
-    rows_of_chunk: dict[str, list[int]]  # chunk id -> its sentences' rows
+    rows_of_chunk: dict[str, np.ndarray]  # chunk id -> its sentences' rows, ascending
     bm25: BM25Index
     bridge: VocabularyBridge
 
@@ -61,16 +61,16 @@ class Snapshot:
     ) -> list[str]:
         """Ids of the chunks, among the given ones, holding the n sentences nearest to a vector,
         ranked by their best sentence."""
-        rows = np.fromiter(
-            (r for c in dict.fromkeys(among) for r in self.rows_of_chunk.get(c, ())), np.int64
-        )
+        parts = [self.rows_of_chunk[c] for c in dict.fromkeys(among) if c in self.rows_of_chunk]
+        rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         best = rows[_top(self.sentence_vectors[rows], vector, n)]
         return list(dict.fromkeys(self.sentence_chunk[i] for i in best))
 
     def sentences_of(self, chunk_ids: list[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
-        rows = sorted(r for c in set(chunk_ids) for r in self.rows_of_chunk.get(c, ()))
-        return [self.sentences[r] for r in rows], self.sentence_vectors[rows]
+        parts = [self.rows_of_chunk[c] for c in set(chunk_ids) if c in self.rows_of_chunk]
+        rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return [self.sentences[r] for r in rows.tolist()], self.sentence_vectors[rows]
 
     @classmethod
     def build(
@@ -87,6 +87,8 @@ class Snapshot:
         rows_of_chunk: dict[str, list[int]] = {}
         for row, sentence in enumerate(sentence_list):
             rows_of_chunk.setdefault(sentence.chunk_id, []).append(row)
+        # Arrays: a question gathers the rows of hundreds of chunks at scale.
+        row_arrays = {c: np.array(rows, dtype=np.int64) for c, rows in rows_of_chunk.items()}
         return cls(
             generation=generation,
             documents=documents,
@@ -96,7 +98,7 @@ class Snapshot:
             sentences=sentence_list,
             sentence_vectors=sentences[1][order] if order else sentences[1],
             sentence_chunk=[s.chunk_id for s in sentence_list],
-            rows_of_chunk=rows_of_chunk,
+            rows_of_chunk=row_arrays,
             bm25=BM25Index([c.text for c in chunk_list]),
             bridge=bridge,
         )
