@@ -14,7 +14,7 @@ import contextlib
 import ctypes
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TypeVar
@@ -47,24 +47,31 @@ class Snapshot:
     chunk_vectors: np.ndarray
     sentences: list[Sentence]  # in document order
     sentence_vectors: np.ndarray
-    sentence_chunk: list[str]  # the chunk id of each sentence
+    sentence_chunk: np.ndarray  # the chunk (its index in `chunks`) of each sentence
     rows_of_chunk: dict[str, np.ndarray]  # chunk id -> its sentences' rows, ascending
+    chunk_rows: np.ndarray  # every chunk's rows, chunk after chunk ...
+    row_offsets: np.ndarray  # ... chunk i's from row_offsets[i] to row_offsets[i + 1]
     bm25: BM25Index
     bridge: VocabularyBridge
 
-    def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]:
-        """Ids of the n chunks nearest to a vector, best first (exact cosine)."""
-        return [self.chunks[i].id for i in _top(self.chunk_vectors, vector, n)]
+    def nearest_chunks(self, vector: np.ndarray, n: int) -> np.ndarray:
+        """Indices of the n chunks nearest to a vector, best first (exact cosine)."""
+        return _top(self.chunk_vectors, vector, n)
 
-    def chunks_by_best_sentence(
-        self, vector: np.ndarray, n: int, among: Iterable[str]
-    ) -> list[str]:
-        """Ids of the chunks, among the given ones, holding the n sentences nearest to a vector,
-        ranked by their best sentence."""
-        parts = [self.rows_of_chunk[c] for c in dict.fromkeys(among) if c in self.rows_of_chunk]
-        rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    def chunks_by_best_sentence(self, vector: np.ndarray, n: int, among: np.ndarray) -> list[int]:
+        """Indices of the chunks, among the given ones, holding the n sentences nearest to a
+        vector, ranked by their best sentence."""
+        _, first = np.unique(among, return_index=True)
+        chunks = among[np.sort(first)]  # once each, in the order given
+        starts = self.row_offsets[chunks]
+        counts = self.row_offsets[chunks + 1] - starts
+        # Each chunk's rows in turn, without a Python loop: the position of every row within
+        # its chunk added to where that chunk's rows start.
+        ends = np.cumsum(counts)
+        within = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - counts, counts)
+        rows = self.chunk_rows[np.repeat(starts, counts) + within]
         best = rows[_top(self.sentence_vectors[rows], vector, n)]
-        return list(dict.fromkeys(self.sentence_chunk[i] for i in best))
+        return list(dict.fromkeys(self.sentence_chunk[best].tolist()))
 
     def sentences_of(self, chunk_ids: list[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
@@ -87,8 +94,10 @@ class Snapshot:
         rows_of_chunk: dict[str, list[int]] = {}
         for row, sentence in enumerate(sentence_list):
             rows_of_chunk.setdefault(sentence.chunk_id, []).append(row)
+        index_of = {c.id: i for i, c in enumerate(chunk_list)}
         # Arrays: a question gathers the rows of hundreds of chunks at scale.
-        row_arrays = {c: np.array(rows, dtype=np.int64) for c, rows in rows_of_chunk.items()}
+        per_chunk = [np.array(rows_of_chunk.get(c.id, ()), dtype=np.int64) for c in chunk_list]
+        counts = [len(rows) for rows in per_chunk]
         return cls(
             generation=generation,
             documents=documents,
@@ -97,8 +106,10 @@ class Snapshot:
             chunk_vectors=chunk_vectors,
             sentences=sentence_list,
             sentence_vectors=sentences[1][order] if order else sentences[1],
-            sentence_chunk=[s.chunk_id for s in sentence_list],
-            rows_of_chunk=row_arrays,
+            sentence_chunk=np.array([index_of[s.chunk_id] for s in sentence_list], np.int64),
+            rows_of_chunk={c.id: rows for c, rows in zip(chunk_list, per_chunk, strict=True)},
+            chunk_rows=np.concatenate(per_chunk) if per_chunk else np.zeros(0, np.int64),
+            row_offsets=np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]),
             bm25=BM25Index([c.text for c in chunk_list]),
             bridge=bridge,
         )
@@ -269,21 +280,29 @@ class HybridRetriever:
         # small corpus that is every chunk; on a large one it spares a scan of every sentence.
         candidates = max(5 * pool, _SENTENCE_CANDIDATES)
         dense = snapshot.nearest_chunks(vector, candidates)
-        lexical = [snapshot.chunks[i].id for i, _ in snapshot.bm25.top(lexical_query, candidates)]
+        lexical = np.array([i for i, _ in snapshot.bm25.top(lexical_query, candidates)], np.int64)
         rankings = [
-            (dense[:pool], settings.dense_weight),
+            (dense[:pool].tolist(), settings.dense_weight),
             (
-                snapshot.chunks_by_best_sentence(vector, 3 * pool, dense + lexical),
+                snapshot.chunks_by_best_sentence(
+                    vector, 3 * pool, np.concatenate([dense, lexical])
+                ),
                 settings.sentence_weight,
             ),
-            (lexical[:pool], settings.bm25_weight * snapshot.bm25.known_share(lexical_query)),
+            (
+                lexical[:pool].tolist(),
+                settings.bm25_weight * snapshot.bm25.known_share(lexical_query),
+            ),
         ]
-        fused: dict[str, float] = {}
+        # Chunk indices, not ids: the fusion's order among equal scores stays that of the ids,
+        # as each chunk enters `fused` at the same step as before.
+        fused: dict[int, float] = {}
         for ranking, weight in rankings:
-            for rank, chunk_id in enumerate(ranking):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (settings.rrf_k + rank + 1)
+            for rank, chunk in enumerate(ranking):
+                fused[chunk] = fused.get(chunk, 0.0) + weight / (settings.rrf_k + rank + 1)
         best = sorted(fused, key=fused.__getitem__, reverse=True)[:top_k]
-        hits = [ChunkHit(chunk=snapshot.by_id[cid], score=round(fused[cid], 6)) for cid in best]
+        chunks = snapshot.chunks
+        hits = [ChunkHit(chunk=chunks[i], score=round(fused[i], 6)) for i in best]
         word_vectors = snapshot.bridge.vectors_of(surface_words(query))
         word_vectors.update(zip(foreign, vectors[1:], strict=True))
         return Retrieval(hits, vector, word_vectors, snapshot)
