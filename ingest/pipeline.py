@@ -26,7 +26,7 @@ from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 from vectorstore.store import NewVersion
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 # Documents are written to the store in batches of about this many chunks: Chroma's cost is
 # mostly per call, so a batch of documents costs about what one does.
 _WRITE_CHUNKS = 500

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
+
+from llama_index.core import Document
+from llama_index.core.node_parser import SentenceSplitter
 
 from ingest.chunking import chunk_document, sentence_spans
 from ingest.cleaning import clean
@@ -44,21 +45,13 @@ def test_chunks_and_sentences_carry_exact_offsets_into_the_clean_text() -> None:
         assert all(not doc.text[a[1] : b[0]].strip() for a, b in itertools.pairwise(covered))
 
 
-def test_chunks_end_where_sentences_end_without_loading_nltk() -> None:
-    text = clean((ARTICLES / sorted(p.name for p in ARTICLES.glob("*.txt"))[0]).read_text()).text
+def test_chunks_stand_where_llama_index_nodes_stand() -> None:
+    splitter = SentenceSplitter(chunk_size=200, chunk_overlap=40)
     meta = DocumentMeta(doc_id="a", title="", source="a.txt", content_hash="0123456789abcdef")
-    chunks, sentences = chunk_document(text, meta, chunk_size=200, chunk_overlap=40)
-    ends = {e for _, e in sentence_spans(text)}
-    assert len(chunks) >= 5 and all(c.end in ends for c in chunks)
-    assert all(s.whole for s in sentences)  # no sentence is cut by a chunk's boundary
-
-
-def test_chunking_does_not_load_nltk() -> None:
-    """NLTK's Punkt, llama-index's default sentence tokenizer, costs 1.7 s of imports."""
-    script = (
-        "import sys; from ingest.chunking import chunk_document; from vectorstore import "
-        "DocumentMeta; chunk_document('Une phrase. ' * 300, DocumentMeta('a', '', 'a.txt'), "
-        "200, 40); print('nltk' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.stdout.strip() == "False", done.stderr
+    for path in sorted(ARTICLES.glob("*.txt")):
+        text = clean(path.read_text(encoding="utf-8")).text + "\nUne ligne répétée.\n" * 30
+        nodes = splitter.get_nodes_from_documents([Document(text=text, id_="a")])
+        chunks, _ = chunk_document(text, meta, chunk_size=200, chunk_overlap=40)
+        assert [(c.start, c.end) for c in chunks] == [
+            (n.start_char_idx, n.end_char_idx) for n in nodes
+        ]
