@@ -108,7 +108,7 @@ def test_names_are_found_translated_and_missing_ones_are_named(embedder: Embedde
     passages = "Il a soutenu le candidat démocrate Andrew Yang en juin, à la Maison Blanche."
     question = "Which Democratic candidate did he back in June at the White House, says Barlow?"
     check = _check(question, passages, embedder)
-    assert check.missing_names(passages) == ["barlow"]
+    assert check.missing_names([passages]) == ["barlow"]
     assert check.coverage(passages) > check.coverage("La recette de la tarte Tatin.")
 
 

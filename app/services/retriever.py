@@ -51,6 +51,7 @@ class Snapshot:
     rows_of_chunk: dict[str, np.ndarray]  # chunk id -> its sentences' rows, ascending
     chunk_rows: np.ndarray  # every chunk's rows, chunk after chunk ...
     row_offsets: np.ndarray  # ... chunk i's from row_offsets[i] to row_offsets[i + 1]
+    chunks_of_document: dict[str, list[int]]  # doc id -> its chunks' indices
     bm25: BM25Index
     bridge: VocabularyBridge
 
@@ -110,9 +111,17 @@ class Snapshot:
             rows_of_chunk={c.id: rows for c, rows in zip(chunk_list, per_chunk, strict=True)},
             chunk_rows=np.concatenate(per_chunk) if per_chunk else np.zeros(0, np.int64),
             row_offsets=np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]),
+            chunks_of_document=_chunks_of_document(chunk_list),
             bm25=BM25Index([c.text for c in chunk_list]),
             bridge=bridge,
         )
+
+
+def _chunks_of_document(chunks: list[Chunk]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for i, chunk in enumerate(chunks):
+        found.setdefault(chunk.doc_id, []).append(i)
+    return found
 
 
 def _release_free_memory() -> None:

@@ -44,6 +44,13 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=32768)
+def fold_text(text: str) -> str:
+    """`fold` for a passage or sentence of the corpus, remembered: answering weighs the same
+    sentences for many questions, and folding is the slow part of it."""
+    return fold(text)
+
+
 @lru_cache(maxsize=65536)
 def fold_word(word: str) -> str:
     """`fold` for one word, remembered: answering folds the same words again and again."""

@@ -21,13 +21,15 @@ embedder ("Democrats" matches "démocrates", "June" matches "juin"):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 
 from app.services.bridge import surface_words
-from app.services.tokens import STOPWORDS, fold, fold_word, stem
+from app.services.tokens import STOPWORDS, fold, fold_text, fold_word, stem
 
 AnswerType = Literal["name", "place", "quantity", "percent", "year", "date"]
 
@@ -53,7 +55,8 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "place",
         re.compile(
-            r"^ou\b|\bwhere\b|\b(?:in|to|from) (?:which|what) (?:\w+ )?(?:country|city|town|state)\b"
+            r"^ou\b|\bwhere\b"
+            r"|\b(?:in|to|from) (?:which|what) (?:\w+ )?(?:country|city|town|state)\b"
             r"|\b(?:dans|de|vers) quel(?:le)? (?:pays|ville|etat|region)\b"
         ),
     ),
@@ -147,16 +150,16 @@ class QuestionProfile:
     def states_the_years(self, text: str) -> bool:
         """Whether the text states every year the question is set in."""
         years = {n for n in self.numbers if _YEAR.fullmatch(n)}
-        return years <= set(_YEAR.findall(fold(text)))
+        return years <= set(_YEAR.findall(fold_text(text)))
 
     def answered_by_type(self, text: str) -> bool:
         """Whether the text holds the kind of thing asked for (anything, if no kind)."""
-        folded = fold(text)
+        folded = fold_text(text)
         match self.wants:
             case "name" | "place":
-                asked = {fold(w) for w in (*self.words, *self.names)}
+                asked = {fold_word(w) for w in (*self.words, *self.names)}
                 return any(
-                    len(w) >= _MIN_NAME_LENGTH and fold(w) not in asked
+                    len(w) >= _MIN_NAME_LENGTH and fold_word(w) not in asked
                     for w in _CAPITALISED.findall(text)
                 )
             case "quantity":
@@ -182,32 +185,30 @@ class EvidenceCheck:
     ) -> None:
         self.profile = profile
         names = set(profile.names)
-        self._weights = [NAME_WEIGHT if w.lower() in names else 1.0 for w in profile.words]
+        weights = np.array([NAME_WEIGHT if w.lower() in names else 1.0 for w in profile.words])
+        self._weights = weights / weights.sum() if len(weights) else weights
         self._question_vectors = word_vectors
         self._vocabulary = vocabulary
         self._threshold = match_threshold
 
     def _best_matches(self, words: tuple[str, ...], text: str) -> np.ndarray:
         """For each word, its best similarity with a word of the text (1.0 when it is there)."""
-        text_words = list(dict.fromkeys(surface_words(text)))
-        present = {stem(fold_word(w)) for w in text_words}
+        text_words, present = _words_of(text)
+        best = np.array([stem(fold_word(w)) in present for w in words], dtype=np.float32)
+        absent = [i for i, w in enumerate(words) if not best[i] and w in self._question_vectors]
         vectors = [self._vocabulary[w] for w in text_words if w in self._vocabulary]
-        matrix = np.stack(vectors) if vectors else None
-        best = np.zeros(len(words), dtype=np.float32)
-        for i, word in enumerate(words):
-            if stem(fold_word(word)) in present:
-                best[i] = 1.0
-            elif matrix is not None and word in self._question_vectors:
-                best[i] = float((matrix @ self._question_vectors[word]).max())
+        if absent and vectors:
+            asked = np.stack([self._question_vectors[words[i]] for i in absent])
+            best[absent] = (np.stack(vectors) @ asked.T).max(axis=0)
         return best
 
-    def missing_names(self, passages: str) -> list[str]:
+    def missing_names(self, passages: Sequence[str]) -> list[str]:
         """The question's names that the passages never mention, even translated."""
-        folded = fold(passages)
-        unseen = tuple(n for n in self.profile.names if not _cognate_in(fold(n), folded))
+        folded = " ".join(fold_text(p) for p in passages)
+        unseen = tuple(n for n in self.profile.names if not _cognate_in(fold_word(n), folded))
         if not unseen:
             return []
-        scores = self._best_matches(unseen, passages)
+        scores = self._best_matches(unseen, " ".join(passages))
         return [n for n, s in zip(unseen, scores, strict=True) if s < self._threshold]
 
     def could_answer(self, sentence: str) -> bool:
@@ -236,9 +237,15 @@ class EvidenceCheck:
         """
         if not self.profile.words:
             return 1.0
-        return float(
-            np.average(self._best_matches(self.profile.words, sentence), weights=self._weights)
-        )
+        return float(self._best_matches(self.profile.words, sentence) @ self._weights)
+
+
+@lru_cache(maxsize=32768)
+def _words_of(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A text's distinct words, and their stems (remembered: a sentence is weighed for many
+    questions)."""
+    words = tuple(dict.fromkeys(surface_words(text)))
+    return words, frozenset(stem(fold_word(w)) for w in words)
 
 
 def _asked_thing(question: str) -> str | None:

@@ -99,7 +99,7 @@ class ExtractiveGenerator:
             return []
         if typed[0].coverage < self.settings.coverage_threshold:
             return []
-        if check.missing_names(" ".join(hit.chunk.text for hit in retrieval.hits)):
+        if check.missing_names([hit.chunk.text for hit in retrieval.hits]):
             return []
         if check.profile.names:
             documents = {s.sentence.doc_id for s in self._choose(typed)}
@@ -144,9 +144,9 @@ class ExtractiveGenerator:
         return f"{prompt['lead_in']} {quotes}"
 
 
-def _documents_text(snapshot: Snapshot, doc_ids: set[str]) -> str:
+def _documents_text(snapshot: Snapshot, doc_ids: set[str]) -> list[str]:
     """The text of whole articles, for looking names up in them (chunks overlap: harmless)."""
-    return " ".join(c.text for c in snapshot.chunks if c.doc_id in doc_ids)
+    return [snapshot.chunks[i].text for d in doc_ids for i in snapshot.chunks_of_document[d]]
 
 
 def _no_markers(text: str) -> str:
