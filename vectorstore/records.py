@@ -93,34 +93,6 @@ class Sentence:
     content_hash: str = ""
     whole: bool = True  # False for a piece of a sentence cut by its chunk's boundary
 
-    def metadata(self) -> dict[str, Any]:
-        """As few keys as Chroma needs (each costs a row at every write): the document and
-        version, for removing old versions, and the span. The id names the chunk, whose text
-        holds the sentence's."""
-        return {
-            "doc_id": self.doc_id,
-            "content_hash": self.content_hash,
-            "span": f"{self.start}:{self.end}:{int(self.whole)}",
-        }
-
-    @classmethod
-    def from_record(cls, sentence_id: str, meta: dict[str, Any], chunk: Chunk) -> Sentence:
-        start, end, whole = (int(part) for part in str(meta["span"]).split(":"))
-        return cls(
-            id=sentence_id,
-            doc_id=chunk.doc_id,
-            chunk_id=chunk.id,
-            text=chunk.text[start - chunk.start : end - chunk.start],
-            start=start,
-            end=end,
-            content_hash=chunk.content_hash,
-            whole=bool(whole),
-        )
-
-    @staticmethod
-    def chunk_id_of(sentence_id: str) -> str:
-        return sentence_id.rsplit(":", 1)[0]
-
 
 @dataclass(frozen=True)
 class ChunkHit:
