@@ -2,7 +2,7 @@
 
 A question close to the articles' topic ("How much did Zuckerberg give personally?") retrieves
 passages about the same people, so similarity alone cannot tell an answer from a near miss.
-Three checks that hold in either language, because words are compared through the multilingual
+Checks that hold in either language, because words are compared through the multilingual
 embedder ("Democrats" matches "démocrates", "June" matches "juin"):
 
 - names: every name the question asks about appears in the articles the answer quotes (an
