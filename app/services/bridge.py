@@ -15,10 +15,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from app.services.tokens import STOPWORDS, fold_word, tokenize
+from app.services.tokens import ELISION, STOPWORDS, fold_word, tokenize
 from vectorstore import Embedder
 
-_ELISION = re.compile(r"\b(?:[ldjmnst]|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+")
 _BATCH = 512
 _NEAREST_REMEMBERED = 100_000
@@ -27,7 +26,7 @@ MAX_VOCABULARY = 20_000
 
 def surface_words(text: str) -> list[str]:
     """Lower-cased words of three letters or more, elisions and stop words left out."""
-    words = _WORD.findall(_ELISION.sub(" ", text.lower()))
+    words = _WORD.findall(ELISION.sub(" ", text.lower()))
     return [w for w in words if len(w) > 2 and fold_word(w) not in STOPWORDS]
 
 

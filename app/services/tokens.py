@@ -11,7 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_ELISION = re.compile(r"\b(?:l|d|qu|n|s|c|j|m|t|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
+# Elided articles and pronouns: "l'IA", "d’OpenAI", "qu'il".
+ELISION = re.compile(r"\b(?:l|d|qu|n|s|c|j|m|t|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 
 STOPWORDS_FR = frozenset(
@@ -67,5 +68,5 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Content tokens of a text, in order, for BM25 and overlap scores."""
-    words = _WORD.findall(fold(_ELISION.sub(" ", text)))
+    words = _WORD.findall(fold(ELISION.sub(" ", text)))
     return [stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from app.services.bridge import surface_words
-from app.services.tokens import STOPWORDS, fold, fold_text, fold_word, stem
+from app.services.tokens import ELISION, STOPWORDS, fold, fold_text, fold_word, stem
 
 AnswerType = Literal["name", "place", "quantity", "percent", "year", "date"]
 
@@ -118,7 +118,6 @@ _THING_FR = re.compile(
     re.IGNORECASE,
 )
 _THING_EN = re.compile(r"\b(?:how many\s+|names? of\s+)(.*)", re.IGNORECASE)
-_ELIDED = re.compile(r"\b(?:l|d|qu|n|s|c)['’]", re.IGNORECASE)
 _NOT_A_THING = frozenset({"argent", "fois", "temps", "money", "time", "times"})
 
 
@@ -254,7 +253,7 @@ def _asked_thing(question: str) -> str | None:
         found = pattern.search(question)
         if found is None:
             continue
-        words = _ELIDED.sub(" ", found.group(1)).split()
+        words = ELISION.sub(" ", found.group(1)).split()
         run: list[str] = []
         for word in (w.strip("?,.;:!«»\"'’") for w in words):
             # "AI" is a thing, "ai" a verb; "start-up" is a word, "500" is not.
