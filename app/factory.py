@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     # Outermost last: every request gets an id and a log line, refusals get CORS headers.
+    app.add_middleware(search.SearchFastPath, max_body=settings.max_body_bytes)
     app.add_middleware(GuardMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(

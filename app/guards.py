@@ -80,7 +80,7 @@ class GuardMiddleware:
         limit = self.max_upload if scope["path"] == UPLOAD_PATH else self.max_body
         length = headers.get("content-length", b"")
         if length.isdigit() and int(length) > limit:
-            await _too_large(limit)(scope, receive, send)
+            await too_large(limit)(scope, receive, send)
             return
         refusal = self._refusal(scope, headers)
         if refusal is not None:
@@ -88,11 +88,11 @@ class GuardMiddleware:
             return
         if not length and "transfer-encoding" in headers:
             # A chunked body announces no length: read it here, within the limit, and replay it.
-            body = await _read_body(receive, limit)
+            body = await read_body(receive, limit)
             if body is None:
-                await _too_large(limit)(scope, receive, send)
+                await too_large(limit)(scope, receive, send)
                 return
-            receive = _replay(body, receive)
+            receive = replay(body, receive)
         await self.app(scope, receive, send)
 
     def _refusal(self, scope: Scope, headers: dict[str, bytes]) -> ASGIApp | None:
@@ -127,12 +127,12 @@ class GuardMiddleware:
         return hmac.compare_digest(given, self.api_key)
 
 
-def _too_large(limit: int) -> ASGIApp:
+def too_large(limit: int) -> ASGIApp:
     # Built only for a refusal: building it counts the error in the metrics.
     return error_response(413, "BodyTooLarge", f"the body is over {limit} bytes")
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None as soon as it passes `limit` bytes."""
     parts: list[bytes] = []
     size = 0
@@ -149,7 +149,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(parts)
 
 
-def _replay(body: bytes, then: Receive) -> Receive:
+def replay(body: bytes, then: Receive) -> Receive:
     """The body read ahead as one message, then the client's own messages (its disconnect)."""
     sent = False
 

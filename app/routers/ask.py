@@ -7,7 +7,6 @@ plain response), or an `error` event. A client that disconnects stops the genera
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -75,7 +74,7 @@ async def ask(
     generator = components.generator
     query = await run_in_threadpool(generator.rewrite, body.question, body.history)
     with timed(retrieval_seconds):
-        retrieval = await asyncio.wrap_future(components.retriever.submit(query, body.top_k))
+        retrieval = await components.retriever.search(query, body.top_k)
     if not body.stream:
         with timed(generation_seconds.labels(generator.name)):
             answer = await run_in_threadpool(generator.answer, query, language, retrieval)

@@ -68,5 +68,15 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Content tokens of a text, in order, for BM25 and overlap scores."""
-    words = _WORD.findall(fold(ELISION.sub(" ", text)))
-    return [stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    # Folding never turns a blank into a word character or back, so the tokens of a text are
+    # those of its blank-separated pieces in turn, each folded once and then remembered.
+    tokens: list[str] = []
+    for piece in ELISION.sub(" ", text).split():
+        tokens += _piece_tokens(piece)
+    return tokens
+
+
+@lru_cache(maxsize=65536)
+def _piece_tokens(piece: str) -> tuple[str, ...]:
+    words = _WORD.findall(fold(piece))
+    return tuple(stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
