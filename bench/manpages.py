@@ -141,7 +141,11 @@ def convert(
     if manifest.exists():
         saved = json.loads(manifest.read_text(encoding="utf-8"))
         if isinstance(saved, dict) and all(saved.get(k) == v for k, v in shape.items()):
-            return [ManPage(**row) for row in saved["pages"]]
+            # The files are where the cache is now, whatever it was called when they were made.
+            return [
+                ManPage(**{**row, "path": str(cache / Path(row["path"]).name)})
+                for row in saved["pages"]
+            ]
     sources = source_pages(root)
     if not sources:
         raise ManPagesUnavailable(f"no man pages under {root}")

@@ -275,6 +275,11 @@ def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]
             figures = sample
         else:
             figures = ingest(config, name, paths, 1, config.raw_limit_at_scale)
+            if figures["documents"] != sample["documents"] + pages:
+                raise RuntimeError(
+                    f"scale {scale}: {figures['documents']} documents ingested, "
+                    f"{sample['documents'] + pages} expected; see {config.work_dir / name}"
+                )
         config.log(
             f"  ingest: {figures['chunks']} chunks in {figures['ingest_seconds']:.1f} s "
             f"({figures['ingest_chunks_per_s']:.1f} chunks/s)"

@@ -132,6 +132,18 @@ def test_one_real_french_page_converts_to_plain_text() -> None:
     assert "NOM" in text  # the French section heading
 
 
+def test_converted_pages_are_found_in_the_cache_wherever_it_has_moved(tmp_path: Path) -> None:
+    cache = tmp_path / "moved"
+    cache.mkdir()
+    (cache / "man1_chage-1.txt").write_text("NOM\n chage\n", encoding="utf-8")
+    row = {"name": "man1_chage-1", "path": "bench/.work/manpages-fr/man1_chage-1.txt"}
+    shape = {"version": 2, "chunk_size": 800, "chunk_overlap": 40}
+    manifest = {**shape, "pages": [{**row, "chars": 12, "chunks": 1}]}
+    (cache / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (page,) = manpages.convert(cache, 800, 40, root=tmp_path / "no-man-pages-here")
+    assert Path(page.path) == cache / "man1_chage-1.txt" and Path(page.path).exists()
+
+
 # -- end to end ----------------------------------------------------------------------------------
 
 
