@@ -73,10 +73,10 @@ class SearchFastPath:
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+        if not (scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"):
             await self.app(scope, receive, send)
             return
-        if not _is_json(scope):
+        if not _is_json(scope):  # the route answers, or words the error
             await self.app(scope, receive, send)
             return
         body = await read_body(receive, self.max_body)
