@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from app.factory import create_app
-from app.services.documents import safe_name
-from tests.conftest import make_settings
+from app.services.documents import DocumentService, safe_name
+from app.services.retriever import HybridRetriever, Snapshot
+from ingest.pipeline import ingest_paths
+from tests.conftest import ARTICLES, make_settings
+from vectorstore import ChromaStore, Embedder
 
 ARTICLE = (
     "Le port de Marseille investit\n"
@@ -81,3 +85,44 @@ def test_file_names_never_reach_the_file_system_as_given(api: TestClient, tmp_pa
     response = upload(api, "../../evil.txt", ARTICLE)
     assert response.status_code == 201 and response.json()["doc_id"] == "evil"
     assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def assert_same_snapshot(got: Snapshot, full: Snapshot) -> None:
+    assert [c.id for c in got.chunks] == [c.id for c in full.chunks]
+    np.testing.assert_array_equal(got.chunk_vectors, full.chunk_vectors)
+    assert [s.id for s in got.sentences] == [s.id for s in full.sentences]
+    np.testing.assert_array_equal(got.sentence_vectors, full.sentence_vectors)
+    assert got.documents == full.documents and got.generation == full.generation
+    assert got.bm25.top(QUESTION, 5) == full.bm25.top(QUESTION, 5)
+
+
+def test_a_refresh_reads_only_the_documents_that_changed_and_ends_as_a_full_read(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path)
+    store = ChromaStore.from_settings(settings, embedder.fingerprint)
+    ingest_paths([ARTICLES], store, embedder, settings)
+    retriever = HybridRetriever(store, embedder, settings)
+    documents = DocumentService(retriever, embedder, settings)
+    scans: list[object] = []
+    scan = store._scan
+    monkeypatch.setattr(store, "_scan", lambda c, where=None: scans.append(where) or scan(c, where))
+
+    documents.upload("marseille.txt", ARTICLE.encode())
+    assert scans == [{"doc_id": {"$in": ["marseille"]}}]
+    assert_same_snapshot(retriever.snapshot, retriever._build_snapshot())
+    assert retriever.retrieve(QUESTION, 1).hits[0].chunk.doc_id == "marseille"
+
+    scans.clear()
+    documents.upload("marseille.txt", ARTICLE.replace("75", "90").encode())
+    assert scans == [{"doc_id": {"$in": ["marseille"]}}]
+    assert_same_snapshot(retriever.snapshot, retriever._build_snapshot())
+    assert "90 millions" in retriever.retrieve(QUESTION, 1).hits[0].chunk.text
+
+    scans.clear()
+    first = next(iter(store.manifest()))
+    documents.delete(first)
+    assert scans == []  # nothing to read: the snapshot only drops the document
+    assert first not in {c.doc_id for c in retriever.snapshot.chunks}
+    assert_same_snapshot(retriever.snapshot, retriever._build_snapshot())
+    retriever.close()

@@ -448,21 +448,26 @@ class ChromaStore:
         """Every chunk of a live version (of `live`, read from the manifest when not given)."""
         return self._live_chunks(live, keep_sentences=False)[0]
 
-    def live_chunks(self, live: dict[str, str] | None = None) -> tuple[list[Chunk], np.ndarray]:
-        """The chunks of live versions and their vectors, in one pass over the collection.
+    def live_chunks(
+        self, live: dict[str, str] | None = None, only: Sequence[str] | None = None
+    ) -> tuple[list[Chunk], np.ndarray]:
+        """The chunks of live versions and their vectors, in one pass over the collection, or
+        over the records of the documents `only` names.
 
         The sentences their records carry are kept for the `live_sentences` call that follows,
         so that a snapshot reads the collection once."""
-        return self._live_chunks(live, keep_sentences=True)
+        return self._live_chunks(live, keep_sentences=True, only=only)
 
     def _live_chunks(
-        self, live: dict[str, str] | None, keep_sentences: bool
+        self, live: dict[str, str] | None, keep_sentences: bool, only: Sequence[str] | None = None
     ) -> tuple[list[Chunk], np.ndarray]:
         live = self.live_versions() if live is None else live
         chunks: list[Chunk] = []
         vectors: list[np.ndarray] = []
         sentences: dict[str, tuple[list[Sentence], np.ndarray]] = {}
-        for rid, text, meta, vector in self._scan(self._cols.chunks):
+        where = None if only is None else {"doc_id": {"$in": list(only)}}
+        records = self._scan(self._cols.chunks, where) if only is None or only else iter(())
+        for rid, text, meta, vector in records:
             if live.get(str(meta["doc_id"])) != meta["content_hash"]:
                 continue
             chunk = Chunk.from_record(rid, text, meta)
@@ -497,14 +502,23 @@ class ChromaStore:
         return sentences, np.concatenate([vectors for _, vectors in parts])
 
     @staticmethod
-    def _scan(collection: Any) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
-        """Every record of a collection with its text and vector, a page at a time."""
+    def _scan(
+        collection: Any, where: dict[str, Any] | None = None
+    ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """Every record of a collection (matching `where`, a Chroma metadata filter) with its
+        text and vector, a page at a time."""
         include = ["metadatas", "embeddings", "documents"]
         offset = 0
         while True:
             with _unavailable_as_503("get"):
                 got = _reading(
-                    partial(collection.get, include=include, limit=_READ_PAGE, offset=offset)
+                    partial(
+                        collection.get,
+                        where=where,
+                        include=include,
+                        limit=_READ_PAGE,
+                        offset=offset,
+                    )
                 )
             # Chroma hands vectors back as float64: halve them at once, page by page.
             vectors = np.asarray(got["embeddings"], dtype=np.float32)
