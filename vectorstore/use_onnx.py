@@ -57,6 +57,11 @@ class _Graph:
     def columns(self, x: str, start: int, stop: int) -> str:
         return self.op("Slice", x, self.ints(start), self.ints(stop), self.ints(1))
 
+    def products(self, *terms: tuple[str, np.ndarray]) -> str:
+        """x1 @ w1 + x2 @ w2 + ... for (x, w) pairs."""
+        products = [self.op("MatMul", x, self.weight(w)) for x, w in terms]
+        return products[0] if len(products) == 1 else self.op("Sum", *products)
+
 
 def build_tail(
     backend: Any,
@@ -102,24 +107,10 @@ def build_tail(
     mean = g.op("MatMul", g.op("MatMul", "pool", tokens), g.weight(backend.cnn_W))
     mean = g.op("Add", mean, g.op("Mul", "lengths", g.weight(backend.cnn_b[None, :])))
     mean = g.op("Div", mean, g.op("Sqrt", "lengths"))
-    y0 = g.op("Relu", g.op("MatMul", mean, g.weight(backend.d0)))
-    y1 = g.op(
-        "Relu",
-        g.op(
-            "Add",
-            g.op("MatMul", mean, g.weight(backend.p1)),
-            g.op("MatMul", y0, g.weight(backend.d1)),
-        ),
-    )
-    y2 = g.op("Relu", g.op("MatMul", y1, g.weight(backend.d2)))
-    z = g.op(
-        "Tanh",
-        g.op(
-            "Add",
-            g.op("MatMul", y1, g.weight(backend.p3)),
-            g.op("MatMul", y2, g.weight(backend.d3)),
-        ),
-    )
+    y0 = g.op("Relu", g.products((mean, backend.d0)))
+    y1 = g.op("Relu", g.products((mean, backend.p1), (y0, backend.d1)))
+    y2 = g.op("Relu", g.products((y1, backend.d2)))
+    z = g.op("Tanh", g.products((y1, backend.p3), (y2, backend.d3)))
     squares = g.op("ReduceSum", g.op("Mul", z, z), g.ints(1), keepdims=1)
     norm = g.op("Sqrt", g.op("Max", squares, g.weight(np.array(backend.eps, np.float32))))
     out = g.op("Div", z, norm)
