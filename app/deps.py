@@ -30,7 +30,9 @@ class Components:
     def close(self) -> None:
         self.retriever.close()
         if self.chat is not None:
-            self.chat.close()
+            # The reader waits for the question holding the model before releasing it.
+            close = getattr(self.generator, "close", self.chat.close)
+            close()
 
 
 async def get_components(request: Request) -> Components:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,7 @@ from app.observability import ObservabilityMiddleware, configure_logging
 from app.routers import ask, documents, health, search, widget
 from app.services.answering import ExtractiveGenerator, GenerativeGenerator, Generator
 from app.services.answering.chat import make_chat
+from app.services.answering.model_queue import ModelQueue
 from app.services.documents import DocumentService
 from app.services.retriever import HybridRetriever
 from config import Settings, get_settings
@@ -37,9 +39,14 @@ def build_components(settings: Settings) -> Components:
     retriever = HybridRetriever(store, embedder, settings)
     extractive = ExtractiveGenerator(retriever, settings)
     chat = make_chat(settings)
-    generator: Generator = (
-        extractive if chat is None else GenerativeGenerator(chat, embedder, extractive)
-    )
+    generator: Generator = extractive
+    if chat is not None:
+        queue = ModelQueue(settings.llm_queue_seconds)
+        reader = GenerativeGenerator(chat, embedder, extractive, queue)
+        # The model learns its jobs' rules in the background: /search and the extractive
+        # fallback serve meanwhile, questions to the model wait their turn behind it.
+        threading.Thread(target=reader.warm, name="model-warm-up", daemon=True).start()
+        generator = reader
     documents = DocumentService(retriever, embedder, settings)
     return Components(settings, embedder, store, retriever, generator, documents, chat)
 

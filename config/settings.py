@@ -62,8 +62,9 @@ class Settings(BaseSettings):
 
     # Who writes the answers: `extractive` quotes the articles and needs no model; `openai` is any
     # OpenAI-compatible chat server (OpenAI, Mistral, vLLM, Ollama, LM Studio, llama.cpp);
-    # `llama-cpp` runs a GGUF file in-process.
-    llm_backend: Literal["extractive", "openai", "llama-cpp"] = "extractive"
+    # `llama-cpp` runs a GGUF file in-process; `local` (the default) runs the bundled reader,
+    # Qwen2.5-Coder-1.5B-Instruct, in-process (or LLM_MODEL_PATH's GGUF if set).
+    llm_backend: Literal["local", "extractive", "openai", "llama-cpp"] = "local"
     llm_base_url: str = "http://127.0.0.1:8080/v1"
     llm_model: str = ""
     llm_api_key: SecretStr = SecretStr("not-needed")
@@ -75,6 +76,14 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(300, ge=16, le=4096)
     llm_temperature: float = Field(0.1, ge=0, le=2)
     llm_context: int = Field(4096, ge=512)
+    # The in-process model: CPU threads (default: every core) and layers offloaded to a GPU.
+    llm_threads: int | None = Field(None, ge=1, le=256)
+    llm_gpu_layers: int = Field(0, ge=-1)
+    # Where the bundled model's parts are joined once into one .gguf (outside the repository).
+    llm_cache_dir: Path = Path.home() / ".cache" / "cited-news-qa"
+    # A question waits for the model at most about this long (its expected wait: the requests
+    # ahead of it times the time one takes); past it the extractive answer is given, flagged.
+    llm_queue_seconds: float = Field(20.0, ge=0, le=600)
 
     # How often a running service checks whether another process (a worker, the ingester on a
     # Chroma server) changed the documents, and reloads its lexical index if so; 0 = never.

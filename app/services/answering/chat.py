@@ -1,4 +1,4 @@
-"""Chat models that write answers: any OpenAI-compatible server, or a GGUF file in-process.
+"""Chat models the reader runs on: any OpenAI-compatible server, or a GGUF file in-process.
 
 Both stream text pieces; any failure of the model (refused connection, timeout, 5xx, rejected
 key, missing file) is raised as ModelUnavailable with a sentence that says which, so the caller
@@ -7,15 +7,18 @@ can fall back to an extractive answer.
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
+
+import numpy as np
 
 from config import Settings
 from vectorstore import ServiceError
 
 Messages = list[dict[str, str]]
+_TOP_LOGPROBS = 20  # the most OpenAI's API gives
 
 
 class ModelUnavailable(ServiceError):
@@ -23,10 +26,23 @@ class ModelUnavailable(ServiceError):
 
 
 class ChatModel(Protocol):
+    """A chat model the reader's jobs run on: it writes, and it chooses among short replies.
+
+    `fixed` is how many leading messages (rules, worked examples) every call of the same job
+    shares: a model in this process keeps them evaluated, a server may ignore it.
+    """
+
     name: str
 
-    def stream(self, messages: Messages) -> Iterator[str]:
-        """The answer's text, piece by piece; closing the iterator stops the generation."""
+    def stream(
+        self, messages: Messages, fixed: int = 0, max_tokens: int | None = None
+    ) -> Iterator[str]:
+        """The reply's text, piece by piece; closing the iterator stops the generation."""
+        ...
+
+    def choose(self, messages: Messages, fixed: int, options: Sequence[str]) -> np.ndarray:
+        """The probability that the reply starts with each option (one token each, such as
+        "Yes" / "No"), shape (len(options),), summing to 1."""
         ...
 
     def close(self) -> None:
@@ -48,10 +64,8 @@ class OpenAIChat:
             ) from exc
         self._openai = openai
         self._model = settings.llm_model
-        self._options: dict[str, Any] = {
-            "max_tokens": settings.llm_max_tokens,
-            "temperature": settings.llm_temperature,
-        }
+        self._max_tokens = settings.llm_max_tokens
+        self._temperature = settings.llm_temperature
         self._client: Any = openai.OpenAI(
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key.get_secret_value(),
@@ -59,14 +73,16 @@ class OpenAIChat:
             max_retries=settings.llm_max_retries,
         )
 
-    def stream(self, messages: Messages) -> Iterator[str]:
-        errors = self._openai
-        try:
+    def stream(
+        self, messages: Messages, fixed: int = 0, max_tokens: int | None = None
+    ) -> Iterator[str]:
+        with self._errors():
             response = self._client.chat.completions.create(
                 model=self._model,
                 messages=messages,
                 stream=True,
-                **self._options,  # type: ignore[arg-type]
+                max_tokens=max_tokens or self._max_tokens,
+                temperature=self._temperature,
             )
             try:
                 for chunk in response:
@@ -74,6 +90,38 @@ class OpenAIChat:
                         yield chunk.choices[0].delta.content
             finally:
                 response.close()
+
+    def choose(self, messages: Messages, fixed: int, options: Sequence[str]) -> np.ndarray:
+        """From the first token's `top_logprobs` where the server gives them, else from the
+        one-token reply itself (all odds on the option it starts with; even odds if none)."""
+        with self._errors():
+            response = self._client.chat.completions.create(
+                model=self._model,
+                messages=messages,
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=_TOP_LOGPROBS,
+            )
+        choice = response.choices[0]
+        odds = np.zeros(len(options))
+        content = choice.logprobs.content if choice.logprobs else None
+        for alternative in content[0].top_logprobs if content else []:
+            token = alternative.token.strip()
+            if token in options:
+                i = options.index(token)
+                odds[i] = max(odds[i], math.exp(alternative.logprob))
+        if not odds.any():
+            said = (choice.message.content or "").strip()
+            odds = np.array([float(said.startswith(o)) for o in options])
+        return odds / odds.sum() if odds.any() else np.full(len(options), 1 / len(options))
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The openai client's failures as ModelUnavailable, each with what to check."""
+        errors = self._openai
+        try:
+            yield
         except errors.AuthenticationError as exc:
             raise ModelUnavailable("the model server rejected the API key (LLM_API_KEY)") from exc
         except errors.APITimeoutError as exc:
@@ -89,61 +137,28 @@ class OpenAIChat:
         self._client.close()
 
 
-class LlamaCppChat:
-    """A GGUF model run in this process by llama-cpp-python (one generation at a time)."""
-
-    name = "llama-cpp"
-
-    def __init__(self, settings: Settings) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise ModelUnavailable(
-                "LLM_BACKEND=llama-cpp needs llama-cpp-python: pip install -e '.[llm]' "
-                "(it compiles; allow a few minutes)"
-            ) from exc
-        path = settings.llm_model_path
-        if path is None or not path.is_file():
-            raise ModelUnavailable(f"LLM_MODEL_PATH {path} is not a file")
-        self._llm: Any = Llama(
-            model_path=str(path),
-            n_ctx=settings.llm_context,
-            n_threads=os.cpu_count() or 2,
-            verbose=False,
-        )
-        self._options = {
-            "max_tokens": settings.llm_max_tokens,
-            "temperature": settings.llm_temperature,
-        }
-        self._lock = threading.Lock()
-        self._timeout = settings.llm_timeout
-
-    def stream(self, messages: Messages) -> Iterator[str]:
-        # One generation at a time; a request waits at most the timeout for its turn.
-        if not self._lock.acquire(timeout=self._timeout):
-            raise ModelUnavailable("the local model is busy with other answers")
-        try:
-            for chunk in self._llm.create_chat_completion(
-                messages=messages, stream=True, **self._options
-            ):
-                piece = chunk["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
-        except ValueError as exc:  # e.g. a prompt longer than LLM_CONTEXT
-            raise ModelUnavailable(f"the local model could not answer: {exc}") from exc
-        finally:
-            self._lock.release()
-
-    def close(self) -> None:
-        self._llm.close()
-
-
 def make_chat(settings: Settings) -> ChatModel | None:
-    """The chat model the settings name, or None for the extractive backend."""
+    """The chat model the settings name, or None for the extractive backend.
+
+    `local` and `llama-cpp` run a GGUF file in this process: LLM_MODEL_PATH, or for `local`
+    without it the bundled reader, joined and checked on first use (`bundled_model.py`).
+    """
+    from app.services.answering.bundled_model import bundled_model_path
+    from app.services.answering.local_model import LocalModel
+
     match settings.llm_backend:
         case "openai":
             return OpenAIChat(settings)
-        case "llama-cpp":
-            return LlamaCppChat(settings)
+        case "local" | "llama-cpp":
+            path = settings.llm_model_path or bundled_model_path(settings.llm_cache_dir)
+            return LocalModel(
+                path,
+                name=settings.llm_backend,
+                context=settings.llm_context,
+                threads=settings.llm_threads,
+                gpu_layers=settings.llm_gpu_layers,
+                max_tokens=settings.llm_max_tokens,
+                temperature=settings.llm_temperature,
+            )
         case "extractive":
             return None

@@ -1,73 +1,122 @@
-"""Answers written by a chat model, checked sentence by sentence before they are shown.
+"""Answers written by a model that reads: it chooses among candidate sentences, writes, and checks.
 
-The extractive evidence check runs first: when the articles do not answer, the service says so
-without asking the model. Otherwise the model gets the numbered passages and the rules
-(`prompts/answer_<lang>.toml`), its text streams out as it comes, and the final answer keeps only
-the sentences the passages support (`verify.py`). When the model fails, or nothing it wrote
-survives, the extractive answer is given instead, flagged as a fallback with the reason.
+1. Candidates (`candidates.py`): the best whole sentences of the retrieved chunks, never one
+   addressed to AI assistants. When the question names someone the passages never mention, or
+   there is no candidate, the service abstains without asking the model.
+2. Write (`prompts/answer_<lang>.toml`, with worked examples): the model sees the candidates
+   numbered and answers in the question's language with `[n]` after each sentence, or says the
+   articles do not say (then the service abstains, showing none of the model's text). Its text
+   streams to the client as it comes.
+3. Verify (`verify.py`): each written sentence must cite a candidate that holds its numbers and
+   names and, asked again, the model must agree the cited sentences state it.
+4. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
+   survives, the extractive answer is given, flagged `fallback` with the reason (or the
+   abstention, when the extractive checks find no answer either).
+
+One model serves one question at a time (`model_queue.py`); a question holds it from writing to
+the end of the checks.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Iterator, Sequence
 
+from app.services.answering.candidates import choose_candidates
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable
-from app.services.answering.extractive import ExtractiveGenerator
+from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer
-from app.services.answering.verify import Evidence, verify
+from app.services.answering.model_queue import ModelQueue, QueueFull
+from app.services.answering.verify import Evidence, check_messages, model_checker, verify
 from app.services.followup import Turn, self_contained
 from app.services.language import Language, detect_language
 from app.services.retriever import Retrieval
 from app.services.tokens import fold, tokenize
-from prompts import load_prompt
-from vectorstore import ChunkHit, Embedder
+from prompts import load_examples, load_prompt
+from vectorstore import Embedder
 
+log = logging.getLogger("app.reader")
 NOTHING_SUPPORTED = "nothing the model wrote was supported by the passages"
 _REWRITE_MAX_RATIO = 4
+_REWRITE_TOKENS = 60
 # After a failure the model is left alone this long, so that one request (a rewrite, then an
 # answer) or a burst of them does not wait out the same dead server again and again.
 COOL_DOWN_SECONDS = 10.0
 
 
 class GenerativeGenerator:
-    """A chat model's answers, verified; the extractive backend when it cannot be trusted."""
+    """A model's answers, verified; the extractive backend when it cannot be trusted.
+
+    `queue` serialises the model's use (one process, one model); None builds one that lets a
+    question wait up to 20 s.
+    """
 
     def __init__(
-        self, chat: ChatModel, embedder: Embedder, extractive: ExtractiveGenerator
+        self,
+        chat: ChatModel,
+        embedder: Embedder,
+        extractive: ExtractiveGenerator,
+        queue: ModelQueue | None = None,
     ) -> None:
         self.chat = chat
         self.name = chat.name
         self.embedder = embedder
         self.extractive = extractive
+        self.queue = queue or ModelQueue(20.0)
+        self._check = model_checker(chat)
         self._resting_until = 0.0
         self._last_failure = ""
 
-    def _ask_model(self, messages: Messages) -> Iterator[str]:
-        """The model's stream, unless it failed moments ago; a failure starts the cool-down."""
+    def _available(self) -> None:
+        """ModelUnavailable while the model rests after a failure."""
         if time.monotonic() < self._resting_until:
             raise ModelUnavailable(self._last_failure)
+
+    def _failed(self, exc: ModelUnavailable) -> None:
+        self._resting_until = time.monotonic() + COOL_DOWN_SECONDS
+        self._last_failure = exc.message
+
+    def warm(self) -> None:
+        """Have a model in this process evaluate each job's rules and examples once, before the
+        first question (about 15 s on two cores; questions meanwhile wait in the queue)."""
+        warm = getattr(self.chat, "warm", None)
+        if warm is None:
+            return
         try:
-            yield from self.chat.stream(messages)
-        except ModelUnavailable as exc:
-            self._resting_until = time.monotonic() + COOL_DOWN_SECONDS
-            self._last_failure = exc.message
-            raise
+            with self.queue.turn():
+                for language in ("fr", "en"):
+                    warm(*writer_messages("?", language, ["?"]))
+                warm(*check_messages("?", ["?"]))
+        except (ModelUnavailable, QueueFull) as exc:
+            log.warning("the model could not be warmed up: %s", exc.message)
+
+    def close(self) -> None:
+        """Release the model once the question holding it (or the warm-up) is done."""
+        with self.queue.turn(math.inf):
+            self.chat.close()
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         """The model's self-contained version of a follow-up; the simple rule if it fails."""
         if not history:
             return question
         prompt = load_prompt("condense", detect_language(question))
-        lines = "\n".join(f"{t.role}: {t.content}" for t in history[-6:])
+        lines = "\n".join(f"{t.role}: {' '.join(t.content.split())}" for t in history[-6:])
         messages = [
             {"role": "system", "content": prompt["system"]},
             {"role": "user", "content": prompt["user"].format(history=lines, question=question)},
         ]
         try:
-            rewritten = "".join(self._ask_model(messages)).strip().split("\n")[0]
-        except ModelUnavailable:
+            self._available()
+            with self.queue.turn():
+                written = "".join(self.chat.stream(messages, 1, _REWRITE_TOKENS))
+        except ModelUnavailable as exc:
+            self._failed(exc)
             return self_contained(question, history)
+        except QueueFull:
+            return self_contained(question, history)
+        rewritten = written.strip().split("\n")[0].strip()
         plausible = (
             set(tokenize(question)) & set(tokenize(rewritten))
             and len(rewritten) <= _REWRITE_MAX_RATIO * len(question) + 200
@@ -81,72 +130,96 @@ class GenerativeGenerator:
     def stream(
         self, question: str, language: Language, retrieval: Retrieval
     ) -> Iterator[str | Answer]:
-        evidence = self.extractive.answering_sentences(question, retrieval)
-        if not evidence:
+        check = self.extractive.evidence_check(question, retrieval)
+        scored = self.extractive.score_sentences(check, retrieval)
+        candidates = choose_candidates(scored)
+        names_missing = check.missing_names([hit.chunk.text for hit in retrieval.hits])
+        if not candidates or names_missing:
             yield self.extractive.compose([], language, retrieval)
             return
+        try:
+            self._available()
+            with self.queue.turn():
+                yield from self._read(question, language, retrieval, candidates)
+        except (ModelUnavailable, QueueFull) as exc:
+            if isinstance(exc, ModelUnavailable):
+                self._failed(exc)
+            evidence = self.extractive.answering_sentences(question, retrieval)
+            yield self.extractive.compose(
+                evidence, language, retrieval, fallback=True, notice=exc.message
+            )
+
+    def _read(
+        self, question: str, language: Language, retrieval: Retrieval, candidates: list[Scored]
+    ) -> Iterator[str | Answer]:
+        """Write over the candidates, streaming, then verify; the model is held throughout."""
+        messages, fixed = writer_messages(question, language, [c.sentence.text for c in candidates])
         pieces: list[str] = []
-        written = self._ask_model(messages_for(question, language, retrieval.hits))
+        written = self.chat.stream(messages, fixed)
         try:
             for piece in written:
                 pieces.append(piece)
                 yield piece
-        except ModelUnavailable as exc:
-            yield self.extractive.compose(
-                evidence, language, retrieval, fallback=True, notice=exc.message
-            )
-            return
         finally:
             close = getattr(written, "close", None)
             if close:
                 close()  # a client that went away stops the generation
-        written_text = "".join(pieces)
-        if _declines(written_text):
+        text = "".join(pieces)
+        if declines(text):
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
-        sentences, vectors = retrieval.snapshot.sentences_of(
-            [hit.chunk.id for hit in retrieval.hits]
+        chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
+        evidence = Evidence(
+            [c.sentence for c in candidates], [chunks[c.sentence.chunk_id] for c in candidates]
         )
-        checked = verify(
-            written_text, Evidence(retrieval.hits, sentences, vectors), self.embedder.embed
-        )
-        if not checked.citations:
-            yield self.extractive.compose(
-                evidence,
+        checked = verify(text, evidence, self.embedder.embed, self._check)
+        if checked.citations:
+            yield Answer(
+                checked.text,
                 language,
-                retrieval,
-                fallback=True,
-                notice=NOTHING_SUPPORTED,
+                False,
+                self.name,
+                checked.citations,
                 unsupported=checked.unsupported,
             )
             return
-        yield Answer(
-            checked.text,
+        extractive = self.extractive.answering_sentences(question, retrieval)
+        yield self.extractive.compose(
+            extractive,
             language,
-            False,
-            self.name,
-            checked.citations,
+            retrieval,
+            fallback=bool(extractive),
+            notice=NOTHING_SUPPORTED if extractive else "",
             unsupported=checked.unsupported,
+            **({} if extractive else {"backend": self.name}),
         )
 
 
-def messages_for(question: str, language: Language, hits: list[ChunkHit]) -> Messages:
-    """The system rules, a worked example, and the numbered passages with the question."""
+def writer_messages(
+    question: str, language: Language, sentences: Sequence[str]
+) -> tuple[Messages, int]:
+    """The writer's rules and worked examples, then the numbered sentences and the question;
+    with how many leading messages are the same on every call."""
     prompt = load_prompt("answer", language)
-    passages = "\n".join(
-        prompt["passage"].format(n=n, title=hit.chunk.doc.title, text=hit.chunk.text)
-        for n, hit in enumerate(hits, start=1)
+    messages: Messages = [{"role": "system", "content": prompt["system"]}]
+    for block, asked, reply in load_examples("answer", language):
+        messages.append({"role": "user", "content": _numbered(prompt, block.split("\n"), asked)})
+        messages.append({"role": "assistant", "content": reply})
+    fixed = len(messages)
+    messages.append({"role": "user", "content": _numbered(prompt, sentences, question)})
+    return messages, fixed
+
+
+def _numbered(prompt: dict[str, str], sentences: Sequence[str], question: str) -> str:
+    lines = "\n".join(
+        prompt["sentence"].format(n=n, text=" ".join(text.split()))
+        for n, text in enumerate(sentences, start=1)
     )
-    return [
-        {"role": "system", "content": prompt["system"]},
-        {"role": "user", "content": prompt["example_user"]},
-        {"role": "assistant", "content": prompt["example_assistant"]},
-        {"role": "user", "content": prompt["user"].format(passages=passages, question=question)},
-    ]
+    return prompt["user"].format(sentences=lines, question=question)
 
 
-def _declines(text: str) -> bool:
-    """Whether the model said, as its rules tell it to, that the passages do not answer."""
+def declines(text: str) -> bool:
+    """Whether the model said, as its rules tell it to, that the articles do not answer."""
     phrases = [fold(load_prompt("answer", lang)["abstain"]) for lang in ("fr", "en")]
     said = fold(text).strip().strip('.!«»" ')
     return any(said.startswith(p) and len(said) < 2 * len(p) for p in phrases)
