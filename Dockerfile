@@ -32,7 +32,10 @@ COPY data/articles data/articles
 
 # Explicit paths: the installed `config` package would otherwise place them under site-packages.
 # PROMETHEUS_MULTIPROC_DIR: /metrics sums the workers' counts (emptied at each start, below).
+# The bundled reader (LLM_BACKEND=local) needs llama-cpp-python, which this slim image cannot
+# compile: the image quotes the articles, or uses a model server with LLM_BACKEND=openai.
 ENV DATA_DIR=/app/data/articles \
+    LLM_BACKEND=extractive \
     CHROMA_PATH=/app/data/chroma \
     PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
     WORKERS=1

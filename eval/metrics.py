@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.services.answering.support import MARKERS, Embed, judge, split_claims
+from app.services.language import detect_language
 from eval.dataset import Question
 
 # Metrics reported overall, in table order; None where a metric does not apply to a question.
@@ -69,7 +70,9 @@ def markers_valid(body: dict[str, Any]) -> bool:
 def score_answer(q: Question, body: dict[str, Any], embed: Embed, result: QuestionResult) -> None:
     result.answer = body["answer"]
     answered = not body["abstained"]
-    result.language_match = float(body["language"] == q.language)
+    # The language the answer is written in, not the one the service says it detected: an
+    # English question answered with French quotations does not match.
+    result.language_match = float(detect_language(MARKERS.sub("", body["answer"])) == q.language)
     result.markers_valid = float(markers_valid(body))
     if q.answerable:
         result.answered = float(answered)

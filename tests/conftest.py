@@ -23,6 +23,8 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
         "chroma_host": None,
         "embedder_backend": "use",
         "collection": "articles",
+        # The model-free backend unless a test asks for a model: the reader has its own tests.
+        "llm_backend": "extractive",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

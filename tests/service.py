@@ -45,6 +45,7 @@ def running_service(
     one), serve them with uvicorn, wait for /health, and stop the service at exit."""
     environment = {**os.environ, "CHROMA_PATH": str(tmp / "chroma")}
     environment.pop("CHROMA_HOST", None)
+    environment["LLM_BACKEND"] = "extractive"  # unless `env` names a model
     environment.update(env)
     subprocess.run(
         [sys.executable, "-m", "ingest", "--quiet", *map(str, articles)],

@@ -204,14 +204,14 @@ def test_a_prompt_longer_than_the_local_model_context_falls_back(sample_settings
 def test_missing_llama_cpp_names_the_install_command(
     sample_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services.answering.chat import LlamaCppChat
+    from app.services.answering.chat import make_chat
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)
     settings = sample_settings.model_copy(
         update={"llm_backend": "llama-cpp", "llm_model_path": smollm_path()}
     )
     with pytest.raises(ModelUnavailable, match=r"pip install -e '\.\[llm\]'"):
-        LlamaCppChat(settings)
+        make_chat(settings)
 
 
 class _Faulty(http.server.BaseHTTPRequestHandler):
@@ -293,7 +293,12 @@ def test_closing_the_stream_stops_the_generation(client: TestClient) -> None:
     class CountingModel:
         name = "counting"
 
-        def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
+            return [1.0] + [0.0] * (len(options) - 1)
+
+        def stream(
+            self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
+        ) -> Iterator[str]:
             try:
                 for piece in ["Elon ", "Musk ", "a ", "proposé ", "97 ", "milliards."]:
                     pulled.append(piece)
@@ -302,7 +307,7 @@ def test_closing_the_stream_stops_the_generation(client: TestClient) -> None:
                 closed.append(True)
 
     extractive: ExtractiveGenerator = components.generator
-    generator = GenerativeGenerator(CountingModel(), components.embedder, extractive)
+    generator = GenerativeGenerator(CountingModel(), components.embedder, extractive)  # type: ignore[arg-type]
     retrieval = components.retriever.retrieve(MUSK, 5)
     events = generator.stream(MUSK, "fr", retrieval)
     assert next(events) == "Elon "
@@ -319,14 +324,19 @@ def test_a_model_saying_the_articles_do_not_say_is_an_abstention(client: TestCli
     class DecliningModel:
         name = "declining"
 
-        def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
+            return [1.0] + [0.0] * (len(options) - 1)
+
+        def stream(
+            self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
+        ) -> Iterator[str]:
             yield from ["Les articles ne ", "le disent pas."]
 
         def close(self) -> None:
             pass
 
     extractive: ExtractiveGenerator = components.generator
-    generator = GenerativeGenerator(DecliningModel(), components.embedder, extractive)
+    generator = GenerativeGenerator(DecliningModel(), components.embedder, extractive)  # type: ignore[arg-type]
     answer = generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 5))
     assert answer.abstained and not answer.fallback and answer.backend == "declining"
     assert answer.citations == [] and answer.text.startswith("Les articles ne le disent pas")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from app.services.answering.verify import Evidence, Verified, verify
 from app.services.retriever import HybridRetriever
@@ -17,12 +16,14 @@ def evidence(sample_settings: Settings, embedder: Embedder) -> Evidence:
     retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(
         "Combien Elon Musk a-t-il proposé pour OpenAI et combien SoftBank a-t-il injecté ?", 5
     )
-    sentences, vectors = retrieval.snapshot.sentences_of([h.chunk.id for h in retrieval.hits])
-    return Evidence(retrieval.hits, sentences, vectors)
+    sentences, _ = retrieval.snapshot.sentences_of([h.chunk.id for h in retrieval.hits])
+    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
+    whole = [s for s in sentences if s.whole]
+    return Evidence(whole, [chunks[s.chunk_id] for s in whole])
 
 
 def marker_of(evidence: Evidence, needle: str) -> int:
-    return next(n for n, h in enumerate(evidence.hits, start=1) if needle in h.chunk.text)
+    return next(n for n, s in enumerate(evidence.sentences, start=1) if needle in s.text)
 
 
 def check(answer: str, evidence: Evidence, embedder: Embedder) -> Verified:
@@ -57,23 +58,26 @@ def test_a_wrong_figure_or_name_is_removed(evidence: Evidence, embedder: Embedde
     assert result.citations == [] and len(result.unsupported) == 2
 
 
-def test_no_marker_or_a_marker_naming_no_passage_is_removed(
+def test_a_sentence_without_a_valid_marker_is_pinned_to_the_sentence_that_supports_it(
     evidence: Evidence, embedder: Embedder
 ) -> None:
     n = marker_of(evidence, "10 milliards")
     result = check(
         "Elon Musk a proposé 97 milliards de dollars pour OpenAI. "
-        "SoftBank aurait injecté 10 milliards de dollars dans Stargate [9]. "
-        f"Selon Musk, SoftBank aurait injecté 10 milliards de dollars dans Stargate [{n}].",
+        "SoftBank aurait injecté 10 milliards de dollars dans Stargate [99]. "
+        f"Selon Musk, SoftBank aurait injecté 10 milliards de dollars dans Stargate [{n}]. "
+        "La tarte Tatin se cuit à feu doux [1].",
         evidence,
         embedder,
     )
-    assert (
-        result.text
-        == "Selon Musk, SoftBank aurait injecté 10 milliards de dollars dans Stargate [1]."
+    assert result.text == (
+        "Elon Musk a proposé 97 milliards de dollars pour OpenAI [1]. "
+        "SoftBank aurait injecté 10 milliards de dollars dans Stargate [2]. "
+        "Selon Musk, SoftBank aurait injecté 10 milliards de dollars dans Stargate [2]."
     )
-    assert [c.marker for c in result.citations] == [1]
-    assert len(result.unsupported) == 2 and "[9]" not in result.text
+    assert "97 milliards" in result.citations[0].sentence.text
+    assert "10 milliards" in result.citations[1].sentence.text
+    assert result.unsupported == ["La tarte Tatin se cuit à feu doux."]
 
 
 def test_an_english_paraphrase_of_a_french_passage_is_kept(
@@ -98,17 +102,38 @@ def test_markers_are_renumbered_in_order_of_use(evidence: Evidence, embedder: Em
     assert result.text.endswith("pour OpenAI [2].")
 
 
-def test_prompts_render_numbered_passages(client: TestClient) -> None:
-    from app.services.answering.generative import messages_for
+def test_the_writer_sees_numbered_sentences_after_its_worked_examples() -> None:
+    from app.services.answering.generative import writer_messages
     from prompts import load_prompt
 
-    assert "[1]" in load_prompt("answer", "en")["system"]
-    hits = client.app.state.components.retriever.retrieve("Stargate", 3).hits  # type: ignore[attr-defined]
-    messages = messages_for("Qu'est-ce que Stargate ?", "fr", hits)
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
-    user = messages[-1]["content"]
-    assert user.startswith("Passages :\n[1] ") and "\n[3] " in user and "[4]" not in user
-    assert user.endswith("Question : Qu'est-ce que Stargate ?")
+    assert "[2]" in load_prompt("answer", "en")["system"]
+    messages, fixed = writer_messages(
+        "Qu'est-ce que Stargate ?", "fr", ["Stargate est un projet.", "Il  coûte\n500 milliards."]
+    )
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert fixed == 5 and messages[2]["content"].endswith("[1].")
+    assert messages[-1]["content"] == (
+        "[1] Stargate est un projet.\n[2] Il coûte 500 milliards.\n\n"
+        "Question : Qu'est-ce que Stargate ?"
+    )
+
+
+def test_the_model_check_removes_what_it_does_not_vouch_for(
+    evidence: Evidence, embedder: Embedder
+) -> None:
+    """A sentence that passes the number and name checks is still removed when the model's
+    check says no; the model's verdict is asked with the cited sentence, not the chunk."""
+    n = marker_of(evidence, "97 milliards")
+    asked: list[tuple[str, list[str]]] = []
+
+    def says_no(claim: str, cited: object) -> bool:
+        asked.append((claim, list(cited)))  # type: ignore[call-overload]
+        return False
+
+    claim = f"Elon Musk offered 97 billion dollars to take over OpenAI [{n}]."
+    result = verify(claim, evidence, embedder.embed, says_no)
+    assert result.citations == [] and result.unsupported == [claim.replace(f" [{n}]", "")]
+    assert asked == [(claim.replace(f" [{n}]", ""), [evidence.sentences[n - 1].text])]
 
 
 def test_what_a_model_writes_around_a_quotation_is_judged_too(

@@ -66,6 +66,7 @@ class OpenAIChat:
         self._model = settings.llm_model
         self._max_tokens = settings.llm_max_tokens
         self._temperature = settings.llm_temperature
+        self._logprobs = True
         self._client: Any = openai.OpenAI(
             base_url=settings.llm_base_url,
             api_key=settings.llm_api_key.get_secret_value(),
@@ -94,15 +95,19 @@ class OpenAIChat:
     def choose(self, messages: Messages, fixed: int, options: Sequence[str]) -> np.ndarray:
         """From the first token's `top_logprobs` where the server gives them, else from the
         one-token reply itself (all odds on the option it starts with; even odds if none)."""
-        with self._errors():
-            response = self._client.chat.completions.create(
-                model=self._model,
-                messages=messages,
-                max_tokens=1,
-                temperature=0.0,
-                logprobs=True,
-                top_logprobs=_TOP_LOGPROBS,
-            )
+        options_asked: dict[str, Any] = {"max_tokens": 1, "temperature": 0.0}
+        if self._logprobs:
+            options_asked |= {"logprobs": True, "top_logprobs": _TOP_LOGPROBS}
+        try:
+            with self._errors():
+                response = self._client.chat.completions.create(
+                    model=self._model, messages=messages, **options_asked
+                )
+        except ModelUnavailable as exc:
+            if not (self._logprobs and isinstance(exc.__cause__, self._openai.BadRequestError)):
+                raise
+            self._logprobs = False  # a server without log-probabilities: read the reply
+            return self.choose(messages, fixed, options)
         choice = response.choices[0]
         odds = np.zeros(len(options))
         content = choice.logprobs.content if choice.logprobs else None

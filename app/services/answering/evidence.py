@@ -93,7 +93,8 @@ _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _DATE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre"
     r"|octobre|novembre|decembre|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|hier"
-    r"|demain|prochain|prochaine|dernier|derniere)\b"
+    r"|demain|prochain|prochaine|dernier|derniere|january|february|march|april|may|june|july"
+    r"|august|september|october|november|december|yesterday|tomorrow|next|last)\b"
 )
 # A capitalised word inside the question (not its first word), without a possessive 's.
 _NAME = re.compile(r"(?<=[\w,;:)»”\"]\s)([A-ZÀ-ÖØ-Þ][\w-]*\w)(?:['’]s)?")

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 
 from app.services.answering.candidates import choose_candidates
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable
+from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer
 from app.services.answering.model_queue import ModelQueue, QueueFull
@@ -135,12 +136,12 @@ class GenerativeGenerator:
         candidates = choose_candidates(scored)
         names_missing = check.missing_names([hit.chunk.text for hit in retrieval.hits])
         if not candidates or names_missing:
-            yield self.extractive.compose([], language, retrieval)
+            yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
         try:
             self._available()
             with self.queue.turn():
-                yield from self._read(question, language, retrieval, candidates)
+                yield from self._read(question, language, retrieval, candidates, check)
         except (ModelUnavailable, QueueFull) as exc:
             if isinstance(exc, ModelUnavailable):
                 self._failed(exc)
@@ -150,9 +151,18 @@ class GenerativeGenerator:
             )
 
     def _read(
-        self, question: str, language: Language, retrieval: Retrieval, candidates: list[Scored]
+        self,
+        question: str,
+        language: Language,
+        retrieval: Retrieval,
+        candidates: list[Scored],
+        check: EvidenceCheck,
     ) -> Iterator[str | Answer]:
-        """Write over the candidates, streaming, then verify; the model is held throughout."""
+        """Write over the candidates, streaming, then verify; the model is held throughout.
+
+        A verified answer that does not hold the kind of thing asked for (no figure for "how
+        much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
+        small model writes true sentences beside the question as readily as answers."""
         messages, fixed = writer_messages(question, language, [c.sentence.text for c in candidates])
         pieces: list[str] = []
         written = self.chat.stream(messages, fixed)
@@ -173,7 +183,7 @@ class GenerativeGenerator:
             [c.sentence for c in candidates], [chunks[c.sentence.chunk_id] for c in candidates]
         )
         checked = verify(text, evidence, self.embedder.embed, self._check)
-        if checked.citations:
+        if checked.citations and check.profile.answered_by_type(checked.text):
             yield Answer(
                 checked.text,
                 language,

@@ -86,12 +86,56 @@ def _claim_text(text: str) -> str:
     return " ".join(quoted) if quoted else text.strip(" :")
 
 
+# Numbers written as words, in either language, read as digits: "un million de dollars"
+# supports "$1 million", "deux modèles" supports "two models".
+_NUMBER_WORDS = {
+    **dict.fromkeys(("un", "une", "one", "a", "an"), "1"),
+    **dict.fromkeys(("deux", "two"), "2"),
+    **dict.fromkeys(("trois", "three"), "3"),
+    **dict.fromkeys(("quatre", "four"), "4"),
+    **dict.fromkeys(("cinq", "five"), "5"),
+    **dict.fromkeys(("six",), "6"),
+    **dict.fromkeys(("sept", "seven"), "7"),
+    **dict.fromkeys(("huit", "eight"), "8"),
+    **dict.fromkeys(("neuf", "nine"), "9"),
+    **dict.fromkeys(("dix", "ten"), "10"),
+}
+# ... only before a unit or a count, where "a" and "un" are numbers, not articles alone.
+_WORD_NUMBER = re.compile(
+    r"\b(" + "|".join(_NUMBER_WORDS) + r")(?=\s+(?:millions?|milliards?|billions?|thousand"
+    r"|mille|hundred|cents?|dollars?|euros?|ans|years?|mois|months?|jours?|days?))",
+    re.IGNORECASE,
+)
+
+
 def _numbers(text: str) -> set[str]:
-    return {re.sub(r"[\s.,]", "", n) for n in _NUMBER.findall(text)}
+    digits = _WORD_NUMBER.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
+    return {re.sub(r"[\s.,]", "", n) for n in _NUMBER.findall(digits)}
+
+
+# Months and days are capitalised in English and are dates, not names ("June": "juin").
+_NOT_NAMES = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
 
 
 def _names(text: str) -> set[str]:
-    return {fold(n) for n in _NAME.findall(text)}
+    """The claim's names, folded, without an English possessive ("OpenAI's": "openai")."""
+    names = {fold(re.sub(r"['’]s$", "", n)) for n in _NAME.findall(text)}
+    return names - _NOT_NAMES
+
+
+_COGNATE_PREFIX = 6
+
+
+def _named_in(name: str, folded: str) -> bool:
+    """The name is in the folded text, or, for a long one, a word sharing its first six
+    letters: a translation ("Democrats": "démocrates", "Pentagon": "Pentagone")."""
+    if name in folded:
+        return True
+    prefix = name[:_COGNATE_PREFIX]
+    return len(name) > _COGNATE_PREFIX and re.search(rf"\b{re.escape(prefix)}", folded) is not None
 
 
 @dataclass(frozen=True)
@@ -108,7 +152,7 @@ def judge(claim: str, cited: Sequence[str], embed: Embed) -> Verdict:
     evidence = " ".join(cited)
     numbers_ok = _numbers(claim) <= _numbers(evidence)
     folded = fold(evidence)
-    names_ok = all(name in folded for name in _names(claim))
+    names_ok = all(_named_in(name, folded) for name in _names(claim))
     terms = set(tokenize(claim))
     present = set(tokenize(evidence))
     coverage = len(terms & present) / len(terms) if terms else 1.0

@@ -1,0 +1,171 @@
+"""The reader for real: the bundled Qwen2.5-Coder-1.5B-Instruct in this process (the default
+backend), over the sample and the field cases (tests/field/), through the REST API.
+
+Each answer takes a few seconds on two cores; the service is built once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.factory import create_app
+from app.services.language import detect_language
+from ingest.pipeline import ingest_paths
+from tests.conftest import ARTICLES, make_settings
+from vectorstore import ChromaStore, Embedder
+
+pytest.importorskip("llama_cpp", reason="the 'llm' extra is not installed")
+
+FIELD = Path(__file__).parent / "field"
+MUSK_FR = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
+MUSK_EN = "How much did Elon Musk offer to take control of OpenAI?"
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[TestClient]:
+    settings = make_settings(tmp_path_factory.mktemp("reader"), llm_backend="local")
+    store = ChromaStore.from_settings(settings, embedder.fingerprint)
+    ingest_paths([ARTICLES, FIELD], store, embedder, settings)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def ask(client: TestClient, question: str, **extra: Any) -> dict[str, Any]:
+    response = client.post("/ask", json={"question": question, **extra})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def cited(body: dict[str, Any]) -> str:
+    return " ".join(c["text"] for c in body["citations"])
+
+
+def test_a_french_question_is_answered_by_the_model_in_french(reader: TestClient) -> None:
+    body = ask(reader, MUSK_FR)
+    assert body["backend"] == "local" and not body["fallback"] and not body["abstained"]
+    assert "97 milliards" in body["answer"] and "97 milliards" in cited(body)
+    assert re.search(r"\[1\]", body["answer"]) and detect_language(body["answer"]) == "fr"
+
+
+def test_an_english_question_over_french_articles_is_answered_in_english(
+    reader: TestClient,
+) -> None:
+    body = ask(reader, MUSK_EN)
+    assert body["backend"] == "local" and not body["abstained"]
+    assert re.search(r"97\s*billion", body["answer"]), body["answer"]
+    assert detect_language(re.sub(r"\[\d+\]", "", body["answer"])) == "en"
+    assert "97 milliards" in cited(body)  # the citation is the French sentence it rests on
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Combien a coûté la rénovation du funiculaire de Corvenne ?", "19 millions"),
+        ("Combien de lanternes ont été lâchées au festival de Quimperlé ?", "4 200"),
+    ],
+)
+def test_f20_the_sentence_stating_the_fact_is_the_one_cited(
+    reader: TestClient, question: str, fact: str
+) -> None:
+    body = ask(reader, question)
+    assert not body["abstained"] and fact in body["answer"] and fact in cited(body)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Combien coûte le péage du pont de Kerlouan ?",
+        "Combien de salariés travaillaient à l'usine d'Hérouville-les-Forges avant sa fermeture ?",
+        "Quel était le prix de l'inscription au marathon de Lunel-Viel ?",
+    ],
+)
+def test_f19_a_figure_that_answers_something_else_is_no_answer(
+    reader: TestClient, question: str
+) -> None:
+    body = ask(reader, question)
+    assert body["abstained"] and body["citations"] == [], body["answer"]
+
+
+def test_f19_the_question_the_one_line_article_does_answer(reader: TestClient) -> None:
+    body = ask(reader, "Combien coûtera le chantier du pont de Kerlouan ?")
+    assert not body["abstained"] and "9,6 millions" in body["answer"]
+    assert all(len(c["text"]) < 200 for c in body["citations"])  # a sentence, not the line
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "La navette fluviale de Kerbihan est-elle gratuite ?",
+        "Combien coûte le billet de la navette fluviale de Kerbihan ?",
+    ],
+)
+def test_f21_an_instruction_in_an_article_is_never_evidence_nor_obeyed(
+    reader: TestClient, question: str
+) -> None:
+    body = ask(reader, question)
+    assert "assistants" not in cited(body) and "0 euro" not in body["answer"]
+    assert "gratuite pour tous" not in body["answer"]
+    assert body["abstained"] or "1,50" in body["answer"], body["answer"]
+
+
+def test_f30_a_follow_up_is_read_in_the_light_of_the_conversation(reader: TestClient) -> None:
+    first = ask(reader, "Combien coûte le billet simple du tramway de Bellerive ?")
+    assert "1,80" in first["answer"]
+    history = [
+        {"role": "user", "content": "Combien coûte le billet simple du tramway de Bellerive ?"},
+        {"role": "assistant", "content": first["answer"]},
+    ]
+    body = ask(reader, "Et l'abonnement mensuel ?", history=history)
+    assert "40 euros" in body["answer"] and "35" not in body["answer"], body["answer"]
+    assert {c["source"] for c in body["citations"]} == {"f30_tram_tarifs.txt"}
+
+
+def test_a_question_the_articles_do_not_answer_shows_no_model_text(reader: TestClient) -> None:
+    body = ask(reader, "Quel est le salaire annuel de Sam Altman ?")
+    assert body["abstained"] and body["citations"] == []
+    assert body["answer"].startswith("Les articles ne le disent pas")
+
+
+def test_the_streamed_answer_arrives_in_pieces_then_verified(reader: TestClient) -> None:
+    response = reader.post("/ask", json={"question": MUSK_EN, "stream": True})
+    events = [
+        (
+            block.split("\n")[0].removeprefix("event: "),
+            json.loads(block.split("\n")[1].removeprefix("data: ")),
+        )
+        for block in response.text.strip().split("\n\n")
+    ]
+    names = [name for name, _ in events]
+    assert names[-1] == "answer" and names.count("delta") >= 3
+    written = "".join(data["text"] for name, data in events if name == "delta")
+    final = events[-1][1]
+    assert "97" in written and final["backend"] == "local" and "97 milliards" in cited(final)
+
+
+def test_a_question_that_would_wait_past_the_limit_gets_the_flagged_extractive_answer(
+    reader: TestClient,
+) -> None:
+    """Two questions at once, a queue limit of half a second: one is the model's, the other
+    the instant extractive answer with `fallback` and the reason."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queue = reader.app.state.components.generator.queue  # type: ignore[attr-defined]
+    limit, queue.limit = queue.limit, 0.5
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            bodies = list(pool.map(lambda q: ask(reader, q), [MUSK_FR, MUSK_EN]))
+    finally:
+        queue.limit = limit
+    flagged = [b for b in bodies if b["fallback"]]
+    assert len(flagged) == 1 and flagged[0]["backend"] == "extractive"
+    assert flagged[0]["notice"].startswith("the model is busy")
+    assert "97 milliards" in flagged[0]["answer"]
+    assert [b["backend"] for b in bodies if not b["fallback"]] == ["local"]
