@@ -149,23 +149,29 @@ def wait_all_ready(servers: Sequence[Server], seconds: float = 900) -> None:
         raise
 
 
-def service_env(chroma_path: Path, collection: str) -> dict[str, str]:
-    """The environment of the service: its own Chroma folder, the extractive backend."""
+def service_env(
+    chroma_path: Path, collection: str, llm_backend: str = "extractive"
+) -> dict[str, str]:
+    """The environment of the service: its own Chroma folder, the extractive backend unless
+    another is named."""
     env = {**os.environ, "CHROMA_PATH": str(chroma_path), "COLLECTION": collection}
     env.pop("CHROMA_HOST", None)
     env.pop("API_KEY", None)
-    env["LLM_BACKEND"] = "extractive"
+    env["LLM_BACKEND"] = llm_backend
     env["RATE_LIMIT_PER_MINUTE"] = "0"  # the load comes from one address
     return env
 
 
-def spawn_service(chroma_path: Path, collection: str, log_path: Path) -> Server:
+def spawn_service(
+    chroma_path: Path, collection: str, log_path: Path, llm_backend: str = "extractive"
+) -> Server:
     """`uvicorn app.main:app` on a free loopback port, over an already ingested collection;
     not yet ready (see `wait_all_ready`)."""
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(port)]
     argv += ["--log-level", "warning"]
-    return _spawn("service", argv, service_env(chroma_path, collection), port, log_path)
+    env = service_env(chroma_path, collection, llm_backend)
+    return _spawn("service", argv, env, port, log_path)
 
 
 def spawn_peer(

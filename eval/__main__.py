@@ -3,6 +3,7 @@
 python -m eval                                   # in-process over data/articles
 python -m eval --url http://127.0.0.1:8000       # against a running service
 python -m eval --min hit_at_1=0.95 --min markers_valid=1
+python -m eval --backend extractive               # the model-free answers
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-floors", action="store_true", help="report only, gate on nothing")
     parser.add_argument(
+        "--backend",
+        choices=["local", "extractive", "openai", "llama-cpp"],
+        help="in-process: who writes the answers (default: LLM_BACKEND, else the bundled model)",
+    )
+    parser.add_argument(
         "--min",
         dest="overrides",
         action="append",
@@ -88,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         # In-process, the service's access log would bury the table: warnings only.
         client.remote(args.url)
         if args.url
-        else client.in_process(args.articles, log_level="WARNING")
+        else client.in_process(
+            args.articles,
+            log_level="WARNING",
+            **({"llm_backend": args.backend} if args.backend else {}),
+        )
     )
     embedder = make_embedder(Settings(embedder_backend="use"))
     with target as service:

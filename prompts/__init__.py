@@ -29,4 +29,7 @@ def load_prompt(purpose: str, language: str | None = None) -> dict[str, str]:
 
 def load_examples(purpose: str, language: str | None = None) -> list[list[str]]:
     """The file's worked examples (its `examples` list of lists of strings), maybe none."""
-    return [[str(field) for field in example] for example in _load(purpose, language).get("examples", [])]
+    return [
+        [str(field) for field in example]
+        for example in _load(purpose, language).get("examples", [])
+    ]

@@ -104,6 +104,7 @@ def test_a_floor_above_the_figure_fails_the_run(tmp_path: Path) -> None:
         + "\n"
     )
     args = ["--questions", str(questions), "--out", str(tmp_path), "--no-floors"]
+    args += ["--backend", "extractive"]
     assert main([*args, "--min", "abstained_when_not=1"]) == 0
     assert main([*args, "--min", "language_match=1.01"]) == 1
 

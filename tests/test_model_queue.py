@@ -35,9 +35,9 @@ def test_a_newcomer_whose_expected_wait_is_past_the_limit_is_refused_at_once() -
     queue = ModelQueue(limit=5.0, first_estimate=8.0)
     with queue.turn():
         started = time.monotonic()
-        with pytest.raises(QueueFull, match="about 8 s to wait, over the 5 s limit"):
-            with queue.turn():
-                pass
+        refused = pytest.raises(QueueFull, match="about 8 s to wait, over the 5 s limit")
+        with refused, queue.turn():
+            pass
         assert time.monotonic() - started < 0.1
     with queue.turn():  # the line is free again
         assert queue.waiting == 1
@@ -58,9 +58,8 @@ def test_a_request_that_waits_past_the_limit_leaves_and_the_line_moves_on() -> N
     while queue.waiting < 1:
         time.sleep(0.001)
     started = time.monotonic()
-    with pytest.raises(QueueFull):
-        with queue.turn():
-            served.append("never")
+    with pytest.raises(QueueFull), queue.turn():
+        served.append("never")
     assert 0.15 < time.monotonic() - started < 1.0
     release.set()
     holder.join(5)

@@ -110,7 +110,14 @@ def test_the_writer_sees_numbered_sentences_after_its_worked_examples() -> None:
     messages, fixed = writer_messages(
         "Qu'est-ce que Stargate ?", "fr", ["Stargate est un projet.", "Il  coûte\n500 milliards."]
     )
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert [m["role"] for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
     assert fixed == 5 and messages[2]["content"].endswith("[1].")
     assert messages[-1]["content"] == (
         "[1] Stargate est un projet.\n[2] Il coûte 500 milliards.\n\n"

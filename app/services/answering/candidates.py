@@ -38,11 +38,12 @@ def addresses_an_assistant(sentence: str) -> bool:
 
 
 def choose_candidates(scored: list[Scored], limit: int = CANDIDATES) -> list[Scored]:
-    """Up to `limit` of the scored sentences (best first) for the reader: distinct texts,
-    long enough to state something, none addressed to an assistant."""
+    """Up to `limit` of the scored sentences for the reader: those holding the kind of answer
+    asked for first (`Scored.typed`: a figure for "how much"), each group best first; distinct
+    texts, long enough to state something, none addressed to an assistant."""
     chosen: list[Scored] = []
     seen: set[str] = set()
-    for candidate in scored:
+    for candidate in sorted(scored, key=lambda s: not s.typed):  # stable: score order kept
         text = " ".join(candidate.sentence.text.split())
         if text in seen or len(text) < MIN_CHARACTERS or addresses_an_assistant(text):
             continue

@@ -163,17 +163,21 @@ class GenerativeGenerator:
         A verified answer that does not hold the kind of thing asked for (no figure for "how
         much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
         small model writes true sentences beside the question as readily as answers."""
+        clock = _Stages(self.chat)
         messages, fixed = writer_messages(question, language, [c.sentence.text for c in candidates])
         pieces: list[str] = []
         written = self.chat.stream(messages, fixed)
         try:
             for piece in written:
+                if not pieces:
+                    clock.mark("first_text")
                 pieces.append(piece)
                 yield piece
         finally:
             close = getattr(written, "close", None)
             if close:
                 close()  # a client that went away stops the generation
+        clock.mark("write")
         text = "".join(pieces)
         if declines(text):
             yield self.extractive.compose([], language, retrieval, backend=self.name)
@@ -183,6 +187,8 @@ class GenerativeGenerator:
             [c.sentence for c in candidates], [chunks[c.sentence.chunk_id] for c in candidates]
         )
         checked = verify(text, evidence, self.embedder.embed, self._check)
+        clock.mark("verify")
+        clock.log()
         if checked.citations and check.profile.answered_by_type(checked.text):
             yield Answer(
                 checked.text,
@@ -203,6 +209,33 @@ class GenerativeGenerator:
             unsupported=checked.unsupported,
             **({} if extractive else {"backend": self.name}),
         )
+
+
+class _Stages:
+    """Where a question's time with the model goes, logged at INFO as `reader stages` with
+    seconds per stage and the prompt and generated token counts (when the model counts them)."""
+
+    def __init__(self, chat: ChatModel) -> None:
+        self._chat = chat
+        self._tokens = self._counts()
+        self._started = self._last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def _counts(self) -> tuple[int, int]:
+        return getattr(self._chat, "prompt_tokens", 0), getattr(self._chat, "generated_tokens", 0)
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(
+            now - (self._started if stage == "first_text" else self._last), 3
+        )
+        if stage != "first_text":
+            self._last = now
+
+    def log(self) -> None:
+        prompt, generated = (b - a for a, b in zip(self._tokens, self._counts(), strict=True))
+        stages = " ".join(f"{k}={v}" for k, v in self.seconds.items())
+        log.info("reader stages %s prompt_tokens=%d generated_tokens=%d", stages, prompt, generated)
 
 
 def writer_messages(

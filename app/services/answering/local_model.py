@@ -70,8 +70,8 @@ class LocalModel:
         if not template:
             raise ModelUnavailable(f"the model file {path} has no chat template")
         eos = self._llm.detokenize([self._llm.token_eos()]).decode(errors="ignore")
-        self._format = Jinja2ChatFormatter(template, eos_token=eos, bos_token="")
-        self._format_prefix = Jinja2ChatFormatter(
+        self._format: Any = Jinja2ChatFormatter(template, eos_token=eos, bos_token="")
+        self._format_prefix: Any = Jinja2ChatFormatter(
             template, eos_token=eos, bos_token="", add_generation_prompt=False
         )
         self._saved: dict[tuple[int, ...], bytes] = {}

@@ -101,14 +101,10 @@ def _pinned(
     if cited and _supported(claim, [s.text for s, _ in cited], embed, model_check):
         return cited
     others = [c for c in zip(evidence.sentences, evidence.chunks, strict=True) if c not in cited]
-    return next(
-        ([c] for c in others if _supported(claim, [c[0].text], embed, model_check)), []
-    )
+    return next(([c] for c in others if _supported(claim, [c[0].text], embed, model_check)), [])
 
 
-def _supported(
-    claim: str, cited: list[str], embed: Embed, model_check: ModelCheck | None
-) -> bool:
+def _supported(claim: str, cited: list[str], embed: Embed, model_check: ModelCheck | None) -> bool:
     if not judge(claim, cited, embed).supported:
         return False
     return model_check is None or model_check(claim, cited)
@@ -130,7 +126,9 @@ def check_messages(claim: str, cited: Sequence[str]) -> tuple[Messages, int]:
     prompt = load_prompt("verify")
     messages: Messages = [{"role": "system", "content": prompt["system"]}]
     for source, written, reply in load_examples("verify"):
-        messages.append({"role": "user", "content": prompt["user"].format(cited=source, claim=written)})
+        messages.append(
+            {"role": "user", "content": prompt["user"].format(cited=source, claim=written)}
+        )
         messages.append({"role": "assistant", "content": reply})
     fixed = len(messages)
     text = " ".join(" ".join(c.split()) for c in cited)
