@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(20.0, gt=0, le=600)
     llm_max_retries: int = Field(1, ge=0, le=5)
     llm_max_tokens: int = Field(300, ge=16, le=4096)
-    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_context: int = Field(4096, ge=512)
     # The in-process model: CPU threads (default: every core) and layers offloaded to a GPU.
     llm_threads: int | None = Field(None, ge=1, le=256)

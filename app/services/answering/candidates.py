@@ -1,40 +1,26 @@
-"""Which sentences the reader is shown: the best whole sentences of the retrieved chunks.
+"""Which sentences the reader is shown: the extractive checks' answering sentences, best first.
 
-They are ranked by the extractive score (cosine with the question plus coverage of its words,
-`extractive.py`); on the two question sets the sentence holding the asked fact is among the
-first 4 for 0.89 of the answerable questions (0.74 first, 0.91 within 10). Four keep the prompt
-near 200 tokens, about 2.5 s of prompt evaluation on two cores. The model then chooses among
-them: it cites the ones that answer, or says the articles do not.
+The rule-based checks (`evidence.py`: the answer type, the names, the thing counted, coverage)
+choose the sentences that could answer and abstain when none could; the model reads the first
+`CANDIDATES` of them and writes from those it finds answer, or declines. Measured on the two
+question sets (README, "The reader"), this beats letting the model choose among the best
+sentences by similarity alone: asked to pick one of six by number (its odds for "0".."6" read
+at once), the model found the fact for 0.59 of the answerable questions; writing over the four
+best by similarity, 0.64-0.69, and abstained on 0.78-0.83 of the unanswerable ones; the checks
+alone reach 0.78 and 0.87.
 
 Article text is data. A sentence that addresses AI assistants with an order (a prompt
-injection) is never a candidate, whatever the model would make of it; the prompt also tells the
-model that the sentences are data.
+injection) is never a candidate, whatever the checks or the model would make of it; the prompt
+also tells the model that the sentences are data.
 """
 
 from __future__ import annotations
 
-import re
-
 from app.services.answering.extractive import Scored
+from app.services.answering.injection import addresses_an_assistant
 
-CANDIDATES = 4
+CANDIDATES = 3
 MIN_CHARACTERS = 20  # a heading or a stray label is not evidence
-# A sentence speaking to an AI model or assistant ...
-_ADDRESSEE = re.compile(
-    r"\b(?:(?i:assistants?|intelligences? artificielles?|LLMs?|chatbots?|mod[eè]les? de langage"
-    r"|language models?|robots? conversationnels?)|IA|AI)\b"
-)
-# ... with an order about what it should do or answer.
-_ORDER = re.compile(
-    r"\b(?:ignore[zr]?|oubliez|disregard|forget|instructions?|consignes?|r[ée]ponde?z|dites"
-    r"|affirme[zr]?|answer|respond|reply|say|tell|pr[ée]tende?z)\b",
-    re.IGNORECASE,
-)
-
-
-def addresses_an_assistant(sentence: str) -> bool:
-    """Whether the sentence speaks to AI assistants with an order (a prompt injection)."""
-    return bool(_ADDRESSEE.search(sentence) and _ORDER.search(sentence))
 
 
 def choose_candidates(scored: list[Scored], limit: int = CANDIDATES) -> list[Scored]:

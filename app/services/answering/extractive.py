@@ -19,6 +19,7 @@ from typing import Any
 
 from app.services.answering.evidence import EvidenceCheck, QuestionProfile
 from app.services.answering.generator import Answer, Citation
+from app.services.answering.injection import addresses_an_assistant
 from app.services.followup import Turn, self_contained
 from app.services.language import Language
 from app.services.retriever import HybridRetriever, Retrieval, Snapshot
@@ -89,9 +90,12 @@ class ExtractiveGenerator:
             self.settings.bridge_threshold,
         )
 
-    def answering_sentences(self, question: str, retrieval: Retrieval) -> list[Scored]:
-        """The sentences that answer the question, best first; empty when none does."""
-        check = self.evidence_check(question, retrieval)
+    def answering_sentences(
+        self, question: str, retrieval: Retrieval, check: EvidenceCheck | None = None
+    ) -> list[Scored]:
+        """The sentences that answer the question, best first; empty when none does.
+        `check` is the question's EvidenceCheck if the caller already built it."""
+        check = check or self.evidence_check(question, retrieval)
         if not check.profile.words and not check.profile.names:
             return []  # "???" asks about nothing the articles could answer
         typed = [s for s in self.score_sentences(check, retrieval) if s.typed]
@@ -115,8 +119,8 @@ class ExtractiveGenerator:
             return []
         best: dict[tuple[str, int, int], Scored] = {}
         for sentence, cosine in zip(sentences, vectors @ retrieval.query_vector, strict=True):
-            if not sentence.whole:
-                continue  # a piece cut at a chunk boundary is never quoted
+            if not sentence.whole or addresses_an_assistant(sentence.text):
+                continue  # a piece cut at a chunk boundary, or an order to AI assistants
             key = (sentence.doc_id, sentence.start, sentence.end)
             rank = ranks[sentence.chunk_id]
             if key in best and best[key].chunk_rank <= rank:

@@ -1,8 +1,8 @@
 """Answers written by a model that reads: it chooses among candidate sentences, writes, and checks.
 
-1. Candidates (`candidates.py`): the best whole sentences of the retrieved chunks, never one
-   addressed to AI assistants. When the question names someone the passages never mention, or
-   there is no candidate, the service abstains without asking the model.
+1. Candidates (`candidates.py`): the sentences the extractive checks find could answer, the best
+   three, never one addressed to AI assistants. When there is none, the service abstains
+   without asking the model.
 2. Write (`prompts/answer_<lang>.toml`, with worked examples): the model sees the candidates
    numbered and answers in the question's language with `[n]` after each sentence, or says the
    articles do not say (then the service abstains, showing none of the model's text). Its text
@@ -132,20 +132,18 @@ class GenerativeGenerator:
         self, question: str, language: Language, retrieval: Retrieval
     ) -> Iterator[str | Answer]:
         check = self.extractive.evidence_check(question, retrieval)
-        scored = self.extractive.score_sentences(check, retrieval)
-        candidates = choose_candidates(scored)
-        names_missing = check.missing_names([hit.chunk.text for hit in retrieval.hits])
-        if not candidates or names_missing:
+        evidence = self.extractive.answering_sentences(question, retrieval, check)
+        candidates = choose_candidates(evidence)
+        if not candidates:
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
         try:
             self._available()
             with self.queue.turn():
-                yield from self._read(question, language, retrieval, candidates, check)
+                yield from self._read(question, language, retrieval, evidence, check)
         except (ModelUnavailable, QueueFull) as exc:
             if isinstance(exc, ModelUnavailable):
                 self._failed(exc)
-            evidence = self.extractive.answering_sentences(question, retrieval)
             yield self.extractive.compose(
                 evidence, language, retrieval, fallback=True, notice=exc.message
             )
@@ -155,7 +153,7 @@ class GenerativeGenerator:
         question: str,
         language: Language,
         retrieval: Retrieval,
-        candidates: list[Scored],
+        evidence: list[Scored],
         check: EvidenceCheck,
     ) -> Iterator[str | Answer]:
         """Write over the candidates, streaming, then verify; the model is held throughout.
@@ -164,6 +162,7 @@ class GenerativeGenerator:
         much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
         small model writes true sentences beside the question as readily as answers."""
         clock = _Stages(self.chat)
+        candidates = choose_candidates(evidence)
         messages, fixed = writer_messages(question, language, [c.sentence.text for c in candidates])
         pieces: list[str] = []
         written = self.chat.stream(messages, fixed)
@@ -183,10 +182,10 @@ class GenerativeGenerator:
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
-        evidence = Evidence(
+        shown = Evidence(
             [c.sentence for c in candidates], [chunks[c.sentence.chunk_id] for c in candidates]
         )
-        checked = verify(text, evidence, self.embedder.embed, self._check)
+        checked = verify(text, shown, self.embedder.embed, self._check)
         clock.mark("verify")
         clock.log()
         if checked.citations and check.profile.answered_by_type(checked.text):
@@ -199,15 +198,13 @@ class GenerativeGenerator:
                 unsupported=checked.unsupported,
             )
             return
-        extractive = self.extractive.answering_sentences(question, retrieval)
         yield self.extractive.compose(
-            extractive,
+            evidence,
             language,
             retrieval,
-            fallback=bool(extractive),
-            notice=NOTHING_SUPPORTED if extractive else "",
+            fallback=True,
+            notice=NOTHING_SUPPORTED,
             unsupported=checked.unsupported,
-            **({} if extractive else {"backend": self.name}),
         )
 
 
