@@ -79,7 +79,7 @@ class ExtractiveGenerator:
             Citation(i, s.sentence, chunks[s.sentence.chunk_id], round(s.score, 4))
             for i, s in enumerate(self._choose(evidence), start=1)
         ]
-        text = self._render(citations, language)
+        text = self.render(citations, language)
         return Answer(text, language, False, citations=citations, **{"backend": self.name, **extra})
 
     def evidence_check(self, question: str, retrieval: Retrieval) -> EvidenceCheck:
@@ -139,7 +139,8 @@ class ExtractiveGenerator:
         return sorted(chosen, key=lambda s: (s.chunk_rank, s.sentence.start))
 
     @staticmethod
-    def _render(citations: list[Citation], language: Language) -> str:
+    def render(citations: list[Citation], language: Language) -> str:
+        """The cited sentences quoted with their markers, framed in the question's language."""
         prompt = load_prompt("extractive", language)
         quotes = " ".join(
             prompt["quote"].format(sentence=_no_markers(c.sentence.text.strip()), marker=c.marker)

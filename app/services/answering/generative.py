@@ -30,7 +30,13 @@ from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer
 from app.services.answering.model_queue import ModelQueue, QueueFull
-from app.services.answering.verify import Evidence, check_messages, model_checker, verify
+from app.services.answering.verify import (
+    Evidence,
+    Verified,
+    check_messages,
+    model_checker,
+    verify,
+)
 from app.services.followup import Turn, self_contained
 from app.services.language import Language, detect_language
 from app.services.retriever import Retrieval
@@ -190,7 +196,7 @@ class GenerativeGenerator:
         clock.log()
         if checked.citations and check.profile.answered_by_type(checked.text):
             yield Answer(
-                checked.text,
+                quoted(checked, language),
                 language,
                 False,
                 self.name,
@@ -233,6 +239,21 @@ class _Stages:
         prompt, generated = (b - a for a, b in zip(self._tokens, self._counts(), strict=True))
         stages = " ".join(f"{k}={v}" for k, v in self.seconds.items())
         log.info("reader stages %s prompt_tokens=%d generated_tokens=%d", stages, prompt, generated)
+
+
+def quoted(checked: Verified, language: Language) -> str:
+    """The answer's text: over French articles, a French question gets the sentences the model
+    cited and the checks kept, quoted as they stand; an English question gets the model's own
+    English sentences.
+
+    Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
+    questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
+    answerable ones, the sentences it cited, quoted, for 0.82 (same abstentions: 0.92). An
+    English reader needs the translation, which only the model's words give.
+    """
+    if language != "fr":
+        return checked.text
+    return ExtractiveGenerator.render(checked.citations, language)
 
 
 def writer_messages(
