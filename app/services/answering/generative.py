@@ -6,9 +6,11 @@
 2. Write (`prompts/answer_<lang>.toml`, with worked examples): the model sees the candidates
    numbered and answers in the question's language with `[n]` after each sentence, or says the
    articles do not say (then the service abstains, showing none of the model's text). Its text
-   streams to the client as it comes.
-3. Verify (`verify.py`): each written sentence must cite a candidate that holds its numbers and
-   names and, asked again, the model must agree the cited sentences state it.
+   streams to the client as it comes. The final answer to a French question quotes the
+   sentences the model cited (`quoted`: the model's own words lost facts).
+3. Verify (`verify.py`): each written sentence must be supported by the candidates it cites (or
+   is pinned to the one that supports it): their numbers and names, their meaning, and the
+   model's own Yes when asked.
 4. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
    survives, the extractive answer is given, flagged `fallback` with the reason (or the
    abstention, when the extractive checks find no answer either).
