@@ -94,11 +94,16 @@ def _score_citations(
     pairs = supported_pairs = claims_ok = 0
     claims = split_claims(body["answer"])
     for claim in claims:
-        cited = [citations[m]["text"] for m in claim.markers if m in citations]
-        for text in cited:
+        used = [citations[m] for m in claim.markers if m in citations]
+        cited = [c["text"] for c in used]
+        # A name may come from the passage the sentence was cited in (its "il" resolved).
+        context = [c.get("passage", "") for c in used]
+        for c in used:
             pairs += 1
-            supported_pairs += judge(claim.text, [text], embed).supported
-        if cited and judge(claim.text, cited, embed).supported:
+            supported_pairs += judge(
+                claim.text, [c["text"]], embed, [c.get("passage", "")]
+            ).supported
+        if cited and judge(claim.text, cited, embed, context).supported:
             claims_ok += 1
         else:
             result.unsupported.append(claim.text)

@@ -75,8 +75,10 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "quantity",
         re.compile(
-            r"\b(?:combien|quel montant|quelle somme|quel prix|quel est le (?:montant|prix)"
-            r"|how much|how many|what amount|what sum|what price)\b"
+            r"\b(?:combien|quel montant|quelle somme|quel prix"
+            r"|quel (?:est|etait|sera) le (?:montant|prix)"
+            r"|how much|how many|what amount|what sum|what price"
+            r"|what (?:is|was|will be) the (?:price|cost|amount))\b"
         ),
     ),
 ]
@@ -113,12 +115,21 @@ _CAPITALISED = re.compile(r"(?<=\s)[\w-]*[A-ZÀ-ÖØ-Þ][\w-]*")
 # What a question counts or asks the name of: the words after these, up to a stop word. Its head
 # is the first of them in French ("combien d'employés fédéraux"), the last in English ("how many
 # federal employees").
+# What a price is asked of counts too: "combien coûte le péage", "le prix de l'inscription",
+# "how much did the renovation cost": a figure about the works does not price the toll (F19).
 _THING_FR = re.compile(
     r"\b(?:combien d(?:e\s+|['’]\s*)|comment s['’ ]?(?:appellent|appelle|nomment|nomme)\s+"
-    r"|quels? (?:est|sont) (?:le|les) noms? d(?:e\s+|['’]\s*|u\s+|es\s+))(.*)",
+    r"|quels? (?:est|sont) (?:le|les) noms? d(?:e\s+|['’]\s*|u\s+|es\s+)"
+    r"|combien (?:a |ont )?co[uû]t(?:e|é|ent|era|eront|ait|aient)(?:-t-(?:il|elle))?\s+"
+    r"|quel(?:le)? (?:est|était|etait|sera) (?:le|la) (?:prix|co[uû]t|montant|tarif)"
+    r" d(?:e\s+|['’]\s*|u\s+|es\s+))(.*)",
     re.IGNORECASE,
 )
-_THING_EN = re.compile(r"\b(?:how many\s+|names? of\s+)(.*)", re.IGNORECASE)
+_THING_EN = re.compile(
+    r"\b(?:how many\s+|names? of\s+|(?:price|cost) of\s+"
+    r"|how much (?:does|did|will|would) (?=.*\bcost\b))(.*?)(?:\s+cost\b.*)?$",
+    re.IGNORECASE,
+)
 _NOT_A_THING = frozenset({"argent", "fois", "temps", "money", "time", "times"})
 
 

@@ -9,7 +9,8 @@ inside or right after a claim are the citations that vouch for it. Where a claim
 claim is supported by a cited text when
 
 - every number of the claim is in the cited text (a wrong figure is the commonest invention),
-- every name of the claim (a capitalised word inside a sentence) is in the cited text, and
+- every name of the claim (a capitalised word inside a sentence) is in the cited text or the
+  passage it was cited from, and
 - its key terms are there (lexical coverage) or it says the same thing in other words, in either
   language (cosine similarity with the multilingual embedder).
 """
@@ -147,11 +148,17 @@ class Verdict:
     similarity: float
 
 
-def judge(claim: str, cited: Sequence[str], embed: Embed) -> Verdict:
-    """Whether the cited texts, together, support the claim."""
+def judge(claim: str, cited: Sequence[str], embed: Embed, context: Sequence[str] = ()) -> Verdict:
+    """Whether the cited texts, together, support the claim.
+
+    `context` is the passages the cited sentences come from: a name may be found there, since
+    a sentence's "il" or "le funiculaire" is resolved by its passage ("La rénovation du
+    funiculaire a coûté 19 millions" supports "the Corvenne funicular's renovation cost 19
+    million" in an article on Corvenne); numbers and meaning must be in the cited texts.
+    """
     evidence = " ".join(cited)
     numbers_ok = _numbers(claim) <= _numbers(evidence)
-    folded = fold(evidence)
+    folded = fold(" ".join([evidence, *context]))
     names_ok = all(_named_in(name, folded) for name in _names(claim))
     terms = set(tokenize(claim))
     present = set(tokenize(evidence))
