@@ -50,6 +50,9 @@ def in_process(articles: Path, **overrides: Any) -> Iterator[HttpTarget]:
     from vectorstore import ChromaStore, make_embedder
 
     with tempfile.TemporaryDirectory(prefix="eval-") as tmp:
+        # The questions come one at a time: none should fall back for waiting behind the
+        # model's start-up warm-up on a slow machine (the evaluation measures the answers).
+        overrides = {"llm_queue_seconds": 600.0, **overrides}
         settings = Settings(chroma_path=Path(tmp) / "chroma", chroma_host=None, **overrides)
         embedder = make_embedder(settings)
         store = ChromaStore.from_settings(settings, embedder.fingerprint)

@@ -21,6 +21,16 @@ Messages = list[dict[str, str]]
 _TOP_LOGPROBS = 20  # the most OpenAI's API gives
 
 
+def few_shot(system: str, examples: Sequence[tuple[str, str]], final: str) -> tuple[Messages, int]:
+    """A job's messages: its rules, its worked examples as (user, assistant) turns, then the
+    question at hand; with how many leading messages every call of the job shares."""
+    messages: Messages = [{"role": "system", "content": system}]
+    for asked, reply in examples:
+        messages.append({"role": "user", "content": asked})
+        messages.append({"role": "assistant", "content": reply})
+    return [*messages, {"role": "user", "content": final}], len(messages)
+
+
 class ModelUnavailable(ServiceError):
     status_code = 502
 

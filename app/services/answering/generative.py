@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from app.services.answering.candidates import choose_candidates
-from app.services.answering.chat import ChatModel, Messages, ModelUnavailable
+from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer
@@ -264,13 +264,11 @@ def writer_messages(
     """The writer's rules and worked examples, then the numbered sentences and the question;
     with how many leading messages are the same on every call."""
     prompt = load_prompt("answer", language)
-    messages: Messages = [{"role": "system", "content": prompt["system"]}]
-    for block, asked, reply in load_examples("answer", language):
-        messages.append({"role": "user", "content": _numbered(prompt, block.split("\n"), asked)})
-        messages.append({"role": "assistant", "content": reply})
-    fixed = len(messages)
-    messages.append({"role": "user", "content": _numbered(prompt, sentences, question)})
-    return messages, fixed
+    examples = [
+        (_numbered(prompt, block.split("\n"), asked), reply)
+        for block, asked, reply in load_examples("answer", language)
+    ]
+    return few_shot(prompt["system"], examples, _numbered(prompt, sentences, question))
 
 
 def _numbered(prompt: dict[str, str], sentences: Sequence[str], question: str) -> str:

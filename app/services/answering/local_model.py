@@ -129,7 +129,7 @@ class LocalModel:
         full_text = self._format(messages=messages).prompt
         if not full_text.startswith(prefix_text):  # a template that rewrites earlier turns
             return self._tokenize(full_text, first=True)
-        prefix = self._tokenize(prefix_text, first=True)
+        prefix = self._prefix_tokens(prefix_text)
         tokens = prefix + self._tokenize(full_text[len(prefix_text) :], first=False)
         if self._common(tokens) >= len(prefix):
             return tokens
@@ -177,6 +177,11 @@ class LocalModel:
             raise ModelUnavailable("the local model could not restore its prompt cache")
         self._llm.input_ids[: len(prefix)] = prefix
         self._llm.n_tokens = len(prefix)
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - one model per process, a prefix per job
+    def _prefix_tokens(self, prefix_text: str) -> list[int]:
+        """A job's fixed prefix, tokenized once (it is the same on every call)."""
+        return self._tokenize(prefix_text, first=True)
 
     def _tokenize(self, text: str, *, first: bool) -> list[int]:
         return list(self._llm.tokenize(text.encode(), add_bos=first, special=True))

@@ -7,9 +7,9 @@ sentence it was shown does, which it is then pinned to. Support means:
 1. `support.judge`: its numbers and names are in the cited sentences, and its key terms or its
    meaning (a wrong figure or an invented name is the commonest invention);
 2. the model's own check, when one is given (`model_check`): asked whether the cited sentences
-   state everything the written one does, it must say yes with odds of at least
-   `SUPPORT_ODDS`. That catches what the first check cannot: the right figure given for the
-   wrong thing ("the toll costs 9.6 million" from "the works cost 9.6 million").
+   state everything the written one does, its odds of Yes must reach `SUPPORT_ODDS`. With this
+   model the check is weak (see the constant), so it only removes what the model clearly
+   rejects, such as a sentence pinned to a sentence about something else.
 
 Markers are renumbered to the citations kept, so a marker naming no sentence never reaches the
 client; what was removed is returned for the response's `unsupported` list.
@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from app.services.answering.chat import ChatModel, Messages
+from app.services.answering.chat import ChatModel, Messages, few_shot
 from app.services.answering.generator import Citation
 from app.services.answering.support import Embed, judge, split_claims
 from prompts import load_examples, load_prompt
@@ -132,16 +132,12 @@ def check_messages(claim: str, cited: Sequence[str]) -> tuple[Messages, int]:
     """The checker's rules and examples, then the cited text and the written sentence; with
     how many leading messages are the same on every call."""
     prompt = load_prompt("verify")
-    messages: Messages = [{"role": "system", "content": prompt["system"]}]
-    for source, written, reply in load_examples("verify"):
-        messages.append(
-            {"role": "user", "content": prompt["user"].format(cited=source, claim=written)}
-        )
-        messages.append({"role": "assistant", "content": reply})
-    fixed = len(messages)
+    examples = [
+        (prompt["user"].format(cited=source, claim=written), reply)
+        for source, written, reply in load_examples("verify")
+    ]
     text = " ".join(" ".join(c.split()) for c in cited)
-    messages.append({"role": "user", "content": prompt["user"].format(cited=text, claim=claim)})
-    return messages, fixed
+    return few_shot(prompt["system"], examples, prompt["user"].format(cited=text, claim=claim))
 
 
 def _with_markers(sentence: str, markers: list[int]) -> str:
