@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+import httpx
 import pytest
 
 from config import PROJECT_ROOT
@@ -32,6 +33,7 @@ if not CHROMIUM:
 
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", PROJECT_ROOT / "test-artifacts"))
 PAYLOAD = "<img src=x onerror=alert(1)>"
+FIELD = Path(__file__).parent / "field"
 HOSTILE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <style>* { font-size: 40px !important; color: red !important; } button { display: none; }</style>
 </head><body><h1>A host page with hostile CSS</h1>
@@ -229,3 +231,37 @@ def test_service_down_gives_a_message_not_a_spinner(page: object, tmp_path: Path
     expect(failed).to_have_class(re.compile(r"\berror\b"))
     expect(failed).to_contain_text("Le service est injoignable")
     expect(page.locator("button.retry")).to_be_focused()  # type: ignore[attr-defined]
+
+
+EMOJI = re.compile("[\U0001f000-\U0001ffff]")
+F23_QUESTION = "Combien de visiteurs le festival des Lanternes de Quimperlé a-t-il attirés ?"
+
+
+def test_the_mark_is_the_cited_sentence_when_emoji_come_before_it(
+    page: object, tmp_path: Path
+) -> None:
+    """F23: citation offsets count code points; an emoji (two UTF-16 units) before the cited
+    sentence used to shift the <mark> one unit per emoji, even into a surrogate pair."""
+    with running_service(tmp_path, [next(ARTICLES.glob("004_*.txt"))]) as served:
+        field = FIELD / "f23_festival_emoji_marqueurs.txt"
+        added = httpx.post(
+            served.url + "/documents",
+            files={"file": (field.name, field.read_bytes(), "text/plain")},
+            timeout=60,
+        )
+        assert added.status_code == 201, added.text
+        body = httpx.post(served.url + "/ask", json={"question": F23_QUESTION}, timeout=60).json()
+        citation = next(c for c in body["citations"] if c["marker"] == 1)
+        assert citation["doc_id"] == added.json()["doc_id"]
+
+        page.goto(served.url + "/")  # type: ignore[attr-defined]
+        page.locator("button.launcher").click()  # type: ignore[attr-defined]
+        answer = ask(page, F23_QUESTION)
+        expect(answer).to_contain_text("86 000 visiteurs")
+        answer.locator("button.marker").first.click()  # type: ignore[attr-defined]
+        mark = answer.locator(".note mark")  # type: ignore[attr-defined]
+        expect(mark).to_be_visible()
+        highlighted = mark.inner_text()
+        before = mark.evaluate("m => m.previousSibling.textContent")
+    assert highlighted == citation["text"]
+    assert EMOJI.search(before), before

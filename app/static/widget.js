@@ -163,13 +163,16 @@
     note.appendChild(el("p", {}, t.source + " : " + citation.source +
                                  (citation.date ? " · " + t.date + " : " + citation.date : "")));
     var passage = el("p", { "aria-label": t.passage });
-    var text = citation.passage || citation.text;
+    // start, end and passage_start count Unicode code points (Python str indices), not the
+    // UTF-16 units of String.slice: an emoji is one code point but two units. So slice an
+    // array of code points, or each emoji before the citation would shift the <mark>.
+    var chars = Array.from(citation.passage || citation.text);
     var offset = citation.passage ? citation.passage_start : citation.start;
-    var from = Math.max(0, citation.start - offset);
-    var to = Math.min(text.length, citation.end - offset);
-    passage.appendChild(document.createTextNode(text.slice(0, from)));
-    passage.appendChild(el("mark", {}, text.slice(from, to)));
-    passage.appendChild(document.createTextNode(text.slice(to)));
+    var from = Math.min(chars.length, Math.max(0, citation.start - offset));
+    var to = Math.max(from, Math.min(chars.length, citation.end - offset));
+    passage.appendChild(document.createTextNode(chars.slice(0, from).join("")));
+    passage.appendChild(el("mark", {}, chars.slice(from, to).join("")));
+    passage.appendChild(document.createTextNode(chars.slice(to).join("")));
     note.appendChild(passage);
     return note;
   }
