@@ -127,6 +127,9 @@ class DocumentItem(BaseModel):
     date: str
     sources: list[str] = Field(description='Sources the article names ("Source : ...").')
     chunks: int
+    author: str = Field("", description="From the page's metadata or the front matter.")
+    site: str = Field("", description="The publication's name, from the page's metadata.")
+    tags: list[str] = Field(default_factory=list, description="Front matter tags, categories.")
 
 
 class UploadResponse(BaseModel):

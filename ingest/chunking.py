@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
 
 from vectorstore import Chunk, DocumentMeta, Sentence
 
@@ -22,24 +23,66 @@ _SENTENCE_END = re.compile(
     r"[.!?…]+[»\"”’)]*(?=\s+[«\"“(]?[A-ZÀ-ÖØ-Þ0-9«\"“-])"
 )
 _MIN_SENTENCE_CHARS = 3
+# A longer run of text without sentence punctuation (keywords scraped onto one line, a table
+# flattened) is cut into pieces of at most this many characters, at a clause's end where there
+# is one, else between words. The sample's longest sentence has 341 characters; a chunk of 200
+# tokens holds about 900, so a piece is always whole in some chunk and can be quoted.
+MAX_SENTENCE_CHARS = 400
+_CLAUSE_END = re.compile(r"[,;:)](?=\s)|\s[–—-](?=\s)")
 
 
 @lru_cache(maxsize=8)
 def _splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
-    return SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    """llama-index's splitter, its sentences cut as `sentence_spans` cuts a long one, so that
+    each piece of a long line is whole in some chunk and can be quoted."""
+    return SentenceSplitter(
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, chunking_tokenizer_fn=_bounded_sentences
+    )
+
+
+_sentences = split_by_sentence_tokenizer()
+
+
+def _bounded_sentences(text: str) -> list[str]:
+    """The splitter's own sentences (NLTK's Punkt), those over MAX_SENTENCE_CHARS cut line by
+    line as `_bounded` cuts them: pieces that join back into the text, as the splitter needs."""
+    pieces: list[str] = []
+    for sentence in _sentences(text):
+        if len(sentence) <= MAX_SENTENCE_CHARS:
+            pieces.append(sentence)
+            continue
+        for line in re.finditer(r"[^\n]*\n*", sentence):
+            pieces.extend(sentence[s:e] for s, e in _bounded(sentence, line.start(), line.end()))
+    return [piece for piece in pieces if piece]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of a text; a line is never split across two sentences."""
+    """(start, end) of each sentence of a text, in order; a line is never split across two
+    sentences, and none is longer than MAX_SENTENCE_CHARS."""
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
         start = line.start()
         for end_match in _SENTENCE_END.finditer(line.group()):
             end = line.start() + end_match.end()
-            spans.append((start, end))
+            spans.extend(_bounded(text, start, end))
             start = end
-        spans.append((start, line.end()))
+        spans.extend(_bounded(text, start, line.end()))
     return [(s + _lead(text, s, e), e) for s, e in spans if _is_sentence(text[s:e])]
+
+
+def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut into pieces of at most MAX_SENTENCE_CHARS: after the last clause end
+    of the second half of each window, else at its last space, else at the limit."""
+    pieces = []
+    while end - start > MAX_SENTENCE_CHARS:
+        window = text[start : start + MAX_SENTENCE_CHARS]
+        clause = [m.end() for m in _CLAUSE_END.finditer(window, MAX_SENTENCE_CHARS // 2)]
+        space = window.rfind(" ", MAX_SENTENCE_CHARS // 4)
+        cut = clause[-1] if clause else space if space > 0 else MAX_SENTENCE_CHARS
+        pieces.append((start, start + cut))
+        start += cut
+    pieces.append((start, end))
+    return pieces
 
 
 def _is_sentence(text: str) -> bool:

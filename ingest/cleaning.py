@@ -142,8 +142,13 @@ def _title_of(text: str) -> str:
     return sentence[:_TITLE_MAX].rsplit(" ", 1)[0] + "…"
 
 
-def clean(raw: str) -> CleanDocument:
-    """Reduce a scraped article to its text, with title, date and named sources."""
+def clean(raw: str, scraped: bool = True) -> CleanDocument:
+    """Reduce a scraped article to its text, with title, date and named sources.
+
+    `scraped=False` is for text an extractor already reduced to the article (HTML through
+    trafilatura): only its spaces are normalised and its date and sources read, since the rules
+    for page furniture would only remove article text from it (a table's rows, a repeated line).
+    """
     date, lines = _extract_date(normalise(raw).split("\n"))
     kept: list[str] = []
     dropped: list[str] = []
@@ -159,10 +164,10 @@ def clean(raw: str) -> CleanDocument:
                 kept.append("")
             continue
         ends_article = _FOOTER_START.match(line) or (key and key == _key(nxt) and key not in seen)
-        if ends_article and body_chars >= _BODY_BEFORE_FOOTER:
+        if scraped and ends_article and body_chars >= _BODY_BEFORE_FOOTER:
             dropped.extend(line for line in lines[i:] if line)
             break
-        if (
+        if scraped and (
             _FURNITURE.match(line)
             or _is_navigation(line, prev, nxt)
             or (len(key) > 3 and key in seen)
@@ -172,7 +177,7 @@ def clean(raw: str) -> CleanDocument:
         if m := _SOURCE_LINE.match(line):
             sources.extend(s.strip() for s in re.split(r"[,;/]", m.group(1)) if s.strip())
         seen.add(key)
-        line, n = _COMMENT_PROMPT.subn("", line)
+        line, n = _COMMENT_PROMPT.subn("", line) if scraped else (line, 0)
         if n:
             dropped.append("(comment prompt)")
             line = line.strip()

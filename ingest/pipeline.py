@@ -26,7 +26,7 @@ from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 from vectorstore.store import NewVersion
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
-PIPELINE_VERSION = "7"
+PIPELINE_VERSION = "8"
 # Documents are written to the store in batches of about this many chunks: Chroma's cost is
 # mostly per call, so a batch of documents costs about what one does.
 _WRITE_CHUNKS = 500
@@ -77,16 +77,20 @@ def version_hash(raw: RawDocument, settings: Settings) -> str:
 
 def prepare_version(raw: RawDocument, embedder: Embedder, settings: Settings) -> NewVersion | str:
     """Clean, chunk and embed a document: the version to write, or why there is none."""
-    cleaned = clean(raw.text)
+    cleaned = clean(raw.text, scraped=raw.meta.scraped)
     if not cleaned.text:
         return "no article text left after cleaning"
+    found = raw.meta  # what the page's metadata or front matter says wins over guesses
     meta = DocumentMeta(
         doc_id=doc_id_for(raw.path),
-        title=cleaned.title,
+        title=found.title or cleaned.title,
         source=raw.path.name,
-        date=cleaned.date,
+        date=found.date or cleaned.date,
         sources=tuple(cleaned.sources),
         content_hash=version_hash(raw, settings),
+        author=found.author,
+        site=found.site,
+        tags=found.tags,
     )
     chunks, sentences = chunk_document(
         cleaned.text, meta, settings.chunk_size, settings.chunk_overlap

@@ -1,15 +1,22 @@
-"""Reading article files: plain text, Markdown and HTML, each reduced to plain text."""
+"""Reading article files: their bytes decoded, and HTML and Markdown reduced to plain text."""
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path, PurePath
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
+import charset_normalizer
+
+from ingest.formats import PageMeta, html_to_article, markdown_to_article
+
+HTML_SUFFIXES = {".html", ".htm"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+SUPPORTED_SUFFIXES = {".txt", *MARKDOWN_SUFFIXES, *HTML_SUFFIXES}
 
 
 class UnreadableFile(Exception):
@@ -18,9 +25,13 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class RawDocument:
+    """A document as read: its name, its text (an article's text for HTML, Markdown without
+    markup), the hash of its bytes, and what its format said about it."""
+
     path: PurePath
     text: str
     raw_hash: str
+    meta: PageMeta = PageMeta()
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -50,125 +61,65 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]
 
 
 def read_document(path: Path) -> RawDocument:
-    """Read a file as UTF-8 and reduce it to plain text according to its type."""
+    """Read an article file of a supported type; UnreadableFile names it and says why not."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    return RawDocument(
-        path, decode_text(data, path.suffix.lower(), str(path)), hashlib.sha256(data).hexdigest()
-    )
+    return parse_document(data, path, str(path))
+
+
+def parse_document(data: bytes, path: PurePath, name: str) -> RawDocument:
+    """Decode an article's bytes and reduce them to text by type (`path`'s suffix): HTML by
+    trafilatura, Markdown by its front matter and markup, plain text as it is.
+
+    Raises UnreadableFile (with `name`) for binary data and text no encoding explains.
+    """
+    suffix = path.suffix.lower()
+    text = decode_text(data, suffix, name)
+    if suffix in HTML_SUFFIXES:
+        text, meta = html_to_article(text)
+    elif suffix in MARKDOWN_SUFFIXES:
+        text, meta = markdown_to_article(text)
+    else:
+        meta = PageMeta()
+    return RawDocument(path, text, hashlib.sha256(data).hexdigest(), meta)
+
+
+# Encodings tried first for bytes that are not UTF-8: those of French and English text. Among
+# them charset-normalizer picks by its measure of mess; outside them it would rank windows-1250
+# as high as windows-1252 for French and decode "œuvres" as "śuvres" (measured on F05).
+_WESTERN = ["cp1252", "iso8859_15", "latin_1", "mac_roman", "utf_16", "utf_32"]
+# A western decoding messier than this (charset-normalizer's chaos, 0-1) is not taken.
+_WESTERN_MAX_CHAOS = 0.1
+_DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w:.]+)""", re.I)
 
 
 def decode_text(data: bytes, suffix: str, name: str) -> str:
-    """Decode bytes of a supported type into plain text; UnreadableFile when they are not text."""
+    """Bytes as text: UTF-8 (with or without BOM), else an HTML page's declared charset, else
+    the encoding charset-normalizer detects (French and English ones first).
+
+    Raises UnreadableFile for binary data and for bytes that no encoding explains, with
+    the message UTF-8 gives.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        with contextlib.suppress(UnicodeDecodeError):
+            return data.decode("utf-16")
     if b"\x00" in data[:8192]:
         raise UnreadableFile(f"{name}: looks like a binary file, not text")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(
+        refusal = UnreadableFile(
             f"{name}: not valid UTF-8 (byte {exc.start}); convert it, e.g. iconv -t UTF-8"
-        ) from exc
-    if suffix in {".html", ".htm"}:
-        return html_to_text(text)
-    if suffix in {".md", ".markdown"}:
-        return markdown_to_text(text)
-    return text
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the visible text of a page, one block element per line."""
-
-    _SKIP = {
-        "script",
-        "style",
-        "noscript",
-        "nav",
-        "footer",
-        "aside",
-        "iframe",
-        "svg",
-        "button",
-        "select",
-        "textarea",
-        "template",
-        "head",
-    }
-    _BLOCK = {
-        "p",
-        "div",
-        "section",
-        "article",
-        "header",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "li",
-        "ul",
-        "ol",
-        "br",
-        "tr",
-        "table",
-        "blockquote",
-        "pre",
-        "figure",
-        "figcaption",
-        "main",
-        "dd",
-        "dt",
-        "hr",
-    }
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """The visible text of an HTML page, without scripts, styles, navigation or footers."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = (
-        re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n")
-    )
-    return "\n".join(line for line in lines if line)
-
-
-_MD_RULES = [
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), ""),  # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their text
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),  # heading marks
-    (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # block quotes
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italics
-    (re.compile(r"^\s*```.*$", re.M), ""),  # code fences
-]
-
-
-def markdown_to_text(markdown: str) -> str:
-    """Markdown with its markup removed, keeping the words."""
-    for pattern, replacement in _MD_RULES:
-        markdown = pattern.sub(replacement, markdown)
-    return markdown
+        )
+    if suffix in HTML_SUFFIXES and (declared := _DECLARED.search(data[:4096])):
+        with contextlib.suppress(LookupError, UnicodeDecodeError):
+            return data.decode(declared.group(1).decode("ascii").lower())
+    western = charset_normalizer.from_bytes(data, cp_isolation=_WESTERN).best()
+    if western is not None and western.chaos <= _WESTERN_MAX_CHAOS:
+        return str(western)
+    detected = charset_normalizer.from_bytes(data).best()
+    if detected is None:
+        raise refusal
+    return str(detected)

@@ -15,7 +15,7 @@ from eval.metrics import markers_valid
 from ingest.__main__ import main as ingest_main
 from ingest.cleaning import clean
 from ingest.pipeline import doc_id_for, ingest_paths
-from ingest.readers import html_to_text
+from ingest.formats import html_to_article
 from tests.conftest import ARTICLES, make_settings
 from vectorstore import ChromaStore, Embedder
 
@@ -75,7 +75,7 @@ def test_a_page_wrapped_in_a_form_keeps_its_text() -> None:
         "<form action='/'><article><h1>Titre</h1><p>Le texte.</p></article>"
         "<button>OK</button></form>"
     )
-    assert html_to_text(page) == "Titre\nLe texte."
+    assert html_to_article(page)[0] == "Titre\nLe texte."
 
 
 def test_an_invalid_setting_never_echoes_the_api_key() -> None:

@@ -77,9 +77,15 @@ def test_unreadable_files_are_skipped_and_the_rest_goes_on(
     tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
 ) -> None:
     shutil.copy(next(ARTICLES.glob("001_*.txt")), tmp_path)
-    (tmp_path / "broken.txt").write_bytes(b"caf\xe9 cr\xe8me")
+    (tmp_path / "broken.txt").write_bytes(b"caf\xe9 " + bytes(range(1, 32)) * 3)
+    (tmp_path / "latin.txt").write_bytes(
+        "Le café crème de l’Élysée.".replace("’", "'").encode("cp1252")
+    )
     report = ingest_paths([tmp_path], store, embedder, settings)
-    assert report.added == ["001_d494c912059ead2f"]
+    assert report.added == ["001_d494c912059ead2f", "latin"]
+    assert [c.text for c in store.all_chunks() if c.doc_id == "latin"] == [
+        "Le café crème de l'Élysée."
+    ]
     assert len(report.skipped) == 1 and "broken.txt: not valid UTF-8" in report.skipped[0][1]
 
 

@@ -19,9 +19,12 @@ class DocumentMeta:
     doc_id: str
     title: str
     source: str
-    date: str = ""
+    date: str = ""  # ISO, YYYY-MM-DD (or YYYY-MM), or empty
     sources: tuple[str, ...] = ()
     content_hash: str = ""
+    author: str = ""
+    site: str = ""
+    tags: tuple[str, ...] = ()
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -31,19 +34,28 @@ class DocumentMeta:
             "date": self.date,
             "sources": _LIST_SEPARATOR.join(self.sources),
             "content_hash": self.content_hash,
+            "author": self.author,
+            "site": self.site,
+            "tags": _LIST_SEPARATOR.join(self.tags),
         }
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> DocumentMeta:
-        sources = str(meta.get("sources") or "")
         return cls(
             doc_id=str(meta["doc_id"]),
             title=str(meta.get("title", "")),
             source=str(meta.get("source", "")),
             date=str(meta.get("date") or ""),
-            sources=tuple(sources.split(_LIST_SEPARATOR)) if sources else (),
+            sources=_listed(meta.get("sources")),
             content_hash=str(meta.get("content_hash", "")),
+            author=str(meta.get("author") or ""),
+            site=str(meta.get("site") or ""),
+            tags=_listed(meta.get("tags")),
         )
+
+
+def _listed(value: object) -> tuple[str, ...]:
+    return tuple(str(value).split(_LIST_SEPARATOR)) if value else ()
 
 
 @dataclass(frozen=True)
@@ -112,10 +124,21 @@ class DocumentInfo:
     date: str
     sources: list[str] = field(default_factory=list)
     chunks: int = 1
+    author: str = ""
+    site: str = ""
+    tags: list[str] = field(default_factory=list)
 
     @classmethod
     def from_manifest(cls, meta: dict[str, Any]) -> DocumentInfo:
         doc = DocumentMeta.from_metadata(meta)
         return cls(
-            doc.doc_id, doc.title, doc.source, doc.date, list(doc.sources), int(meta["chunks"])
+            doc.doc_id,
+            doc.title,
+            doc.source,
+            doc.date,
+            list(doc.sources),
+            int(meta["chunks"]),
+            doc.author,
+            doc.site,
+            list(doc.tags),
         )

@@ -8,7 +8,6 @@ new version is written in full before the old one is removed.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from pathlib import PurePath
 from app.services.retriever import HybridRetriever
 from config import Settings
 from ingest.pipeline import IngestReport, doc_id_for, ingest_document
-from ingest.readers import SUPPORTED_SUFFIXES, RawDocument, UnreadableFile, decode_text
+from ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile, parse_document
 from vectorstore import DocumentInfo, DocumentTooLarge, Embedder, UnsupportedDocument
 
 
@@ -55,10 +54,9 @@ class DocumentService:
                 f"{name}: {len(data)} bytes, over the limit of {self.settings.max_upload_bytes}"
             )
         try:
-            text = decode_text(data, suffix, name)
+            raw = parse_document(data, PurePath(name), name)
         except UnreadableFile as exc:
             raise UnsupportedDocument(str(exc)) from exc
-        raw = RawDocument(PurePath(name), text, hashlib.sha256(data).hexdigest())
         report = IngestReport()
         with self._writing:
             ingest_document(raw, self.store, self.embedder, self.settings, report)
