@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ingest.cleaning import canonical
+
 MAX_QUERY_CHARS = 1000
 MAX_TOP_K = 20
 MAX_HISTORY_TURNS = 20
@@ -13,7 +15,7 @@ EXAMPLE_QUESTION_FR = "Combien Elon Musk a-t-il proposé pour prendre le contrô
 
 
 def _not_blank(value: str) -> str:
-    value = value.strip()
+    value = canonical(value).strip()
     if not value:
         raise ValueError("must contain text, not only spaces")
     return value
@@ -39,6 +41,8 @@ class Turn(BaseModel):
 
     role: Literal["user", "assistant"]
     content: str = Field(max_length=4 * MAX_QUERY_CHARS)
+
+    _canonical = field_validator("content")(canonical)
 
 
 class AskRequest(BaseModel):

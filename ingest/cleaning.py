@@ -107,9 +107,25 @@ class CleanDocument:
     dropped: list[str] = field(default_factory=list)
 
 
+# Characters typed for an apostrophe besides ' and ’: the modifier letter (which regular
+# expressions take for a letter, gluing "lʼusine" into one word), the prime, the acute accent
+# and the full-width one. Each becomes ’.
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u02bc\u2032\u00b4\uff07", "\u2019"))
+
+
+def canonical(text: str) -> str:
+    """Text as the service compares it: NFC, and every apostrophe ' or ’.
+
+    Documents, their names and questions all pass through it, so "Été" typed with a combining
+    accent, or "lʼusine" with a modifier letter, finds what "Été" and "l’usine" find.
+    """
+    return unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
+
+
 def normalise(text: str) -> str:
-    """NFC, Unix newlines, ordinary spaces, trimmed lines, at most one blank line in a row."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    """`canonical`, Unix newlines, ordinary spaces, trimmed lines, at most one blank line in a
+    row."""
+    text = canonical(text).replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[\u00a0\u202f\u2007\t ]+", " ", text)
     lines = [line.strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -85,18 +85,7 @@ def html_to_article(html: str) -> tuple[str, PageMeta]:
     whose article the precise mode does not find; returns ("", PageMeta(...)) for a page with no
     text at all.
     """
-    options = {
-        "output_format": "xml",
-        "include_tables": True,
-        "include_comments": False,
-        "include_images": False,
-        "include_links": False,
-        "with_metadata": True,
-        "config": _CONFIG,
-    }
-    xml = trafilatura.extract(html, **options) or trafilatura.extract(
-        html, favor_recall=True, **options
-    )
+    xml = _extract(html, favor_recall=False) or _extract(html, favor_recall=True)
     if xml is None:
         text = trafilatura.html2txt(html) or ""
         return "\n".join(_squeeze(line) for line in text.splitlines() if line.strip()), PageMeta(
@@ -117,6 +106,21 @@ def html_to_article(html: str) -> tuple[str, PageMeta]:
         site=_squeeze(attrs.get("sitename") or ""),
         tags=tuple(dict.fromkeys(tags)),
         scraped=False,
+    )
+
+
+def _extract(html: str, favor_recall: bool) -> str | None:
+    """trafilatura's XML: the article's blocks and tables, its metadata as attributes."""
+    return trafilatura.extract(
+        html,
+        output_format="xml",
+        include_tables=True,
+        include_comments=False,
+        include_images=False,
+        include_links=False,
+        with_metadata=True,
+        favor_recall=favor_recall,
+        config=_CONFIG,
     )
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from config import Settings
 from ingest.chunking import chunk_document
-from ingest.cleaning import clean
+from ingest.cleaning import canonical, clean
 from ingest.readers import RawDocument, UnreadableFile, discover, read_document
 from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 from vectorstore.store import NewVersion
@@ -61,12 +61,14 @@ def doc_id_for(path: PurePath) -> str:
     """A stable id from the file name (without its extension): a new version keeps its id.
 
     Names that do not fit in [a-z0-9_-] ("中文.txt", "Été 2025.txt") keep a readable part and a
-    hash of the whole name, so two of them never share an id.
+    hash of the whole name, so two of them never share an id. The name is compared `canonical`
+    and with ' for ’: "L’été.txt" and "L'été.txt", in NFC or NFD, are one document.
     """
-    slug = re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-")
-    if slug == path.stem.lower():
+    stem = canonical(path.stem).replace("\u2019", "'")
+    slug = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-")
+    if slug == stem.lower():
         return slug
-    digest = hashlib.sha1(path.stem.encode("utf-8")).hexdigest()[:10]
+    digest = hashlib.sha1(stem.encode("utf-8")).hexdigest()[:10]
     return f"{slug}-{digest}" if slug else f"document-{digest}"
 
 

@@ -14,8 +14,8 @@ from config import Settings
 from eval.metrics import markers_valid
 from ingest.__main__ import main as ingest_main
 from ingest.cleaning import clean
-from ingest.pipeline import doc_id_for, ingest_paths
 from ingest.formats import html_to_article
+from ingest.pipeline import doc_id_for, ingest_paths
 from tests.conftest import ARTICLES, make_settings
 from vectorstore import ChromaStore, Embedder
 

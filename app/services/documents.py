@@ -15,6 +15,7 @@ from pathlib import PurePath
 
 from app.services.retriever import HybridRetriever
 from config import Settings
+from ingest.cleaning import canonical
 from ingest.pipeline import IngestReport, doc_id_for, ingest_document
 from ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile, parse_document
 from vectorstore import DocumentInfo, DocumentTooLarge, Embedder, UnsupportedDocument
@@ -28,8 +29,8 @@ class Upload:
 
 
 def safe_name(filename: str | None) -> str:
-    """The file's own name, without any folder, with only harmless characters."""
-    base = PurePath((filename or "").replace("\\", "/")).name
+    """The file's own name (`canonical`), without any folder, with only harmless characters."""
+    base = PurePath(canonical(filename or "").replace("\\", "/")).name
     return re.sub(r"[^\w.\- ]+", "_", base).strip(" .") or "upload.txt"
 
 
