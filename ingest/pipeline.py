@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
+from app.services.language import detect_language
 from config import Settings
 from ingest.chunking import chunk_document
 from ingest.cleaning import canonical, clean
@@ -94,16 +95,26 @@ def prepare_version(raw: RawDocument, embedder: Embedder, settings: Settings) ->
         site=found.site,
         tags=found.tags,
     )
-    chunks, sentences = chunk_document(
-        cleaned.text, meta, settings.chunk_size, settings.chunk_overlap
-    )
+    text = with_byline(cleaned.text, found.author)
+    chunks, sentences = chunk_document(text, meta, settings.chunk_size, settings.chunk_overlap)
     # Overlapping chunks share sentences: embed each distinct sentence once.
     distinct = sorted({(s.start, s.end) for s in sentences})
     position = {span: i for i, span in enumerate(distinct)}
-    unique_vectors = embedder.embed([cleaned.text[s:e] for s, e in distinct])
+    unique_vectors = embedder.embed([text[s:e] for s, e in distinct])
     sentence_vectors = unique_vectors[[position[(s.start, s.end)] for s in sentences]]
     chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors)
     return NewVersion(chunks, chunk_vectors, sentences, sentence_vectors)
+
+
+def with_byline(text: str, author: str) -> str:
+    """The text with "Auteur : <author>." ("Author:" in English) after its headline when the
+    page's metadata or front matter names an author the text does not: a byline is then a
+    sentence that a question about the author ("Qui a écrit ...") can find and cite."""
+    if not author or author in text:
+        return text
+    label = "Author:" if detect_language(text[:2000]) == "en" else "Auteur :"
+    headline, _, body = text.partition("\n")
+    return f"{headline}\n{label} {author}.\n{body}".rstrip("\n")
 
 
 class RememberingEmbedder:

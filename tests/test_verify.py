@@ -108,7 +108,9 @@ def test_the_writer_sees_numbered_sentences_after_its_worked_examples() -> None:
 
     assert "[2]" in load_prompt("answer", "en")["system"]
     messages, fixed = writer_messages(
-        "Qu'est-ce que Stargate ?", "fr", ["Stargate est un projet.", "Il  coûte\n500 milliards."]
+        "Qu'est-ce que Stargate ?",
+        "fr",
+        [("Stargate", "Stargate est un projet."), ("Stargate", "Il  coûte\n500 milliards.")],
     )
     assert [m["role"] for m in messages] == [
         "system",
@@ -120,7 +122,8 @@ def test_the_writer_sees_numbered_sentences_after_its_worked_examples() -> None:
     ]
     assert fixed == 5 and messages[2]["content"].endswith("[1].")
     assert messages[-1]["content"] == (
-        "[1] Stargate est un projet.\n[2] Il coûte 500 milliards.\n\n"
+        "[1] (article « Stargate ») Stargate est un projet.\n"
+        "[2] (article « Stargate ») Il coûte 500 milliards.\n\n"
         "Question : Qu'est-ce que Stargate ?"
     )
 

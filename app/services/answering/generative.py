@@ -96,7 +96,7 @@ class GenerativeGenerator:
         try:
             with self.queue.turn():
                 for language in ("fr", "en"):
-                    warm(*writer_messages("?", language, ["?"]))
+                    warm(*writer_messages("?", language, [("?", "?")]))
                 warm(*check_messages("?", ["?"]))
         except (ModelUnavailable, QueueFull) as exc:
             log.warning("the model could not be warmed up: %s", exc.message)
@@ -171,7 +171,12 @@ class GenerativeGenerator:
         small model writes true sentences beside the question as readily as answers."""
         clock = _Stages(self.chat)
         candidates = choose_candidates(evidence)
-        messages, fixed = writer_messages(question, language, [c.sentence.text for c in candidates])
+        titles = {hit.chunk.doc_id: hit.chunk.doc.title for hit in retrieval.hits}
+        messages, fixed = writer_messages(
+            question,
+            language,
+            [(titles.get(c.sentence.doc_id, ""), c.sentence.text) for c in candidates],
+        )
         pieces: list[str] = []
         written = self.chat.stream(messages, fixed)
         try:
@@ -259,22 +264,25 @@ def quoted(checked: Verified, language: Language) -> str:
 
 
 def writer_messages(
-    question: str, language: Language, sentences: Sequence[str]
+    question: str, language: Language, sentences: Sequence[tuple[str, str]]
 ) -> tuple[Messages, int]:
-    """The writer's rules and worked examples, then the numbered sentences and the question;
-    with how many leading messages are the same on every call."""
+    """The writer's rules and worked examples, then the numbered sentences, each as (its
+    article's title, its text), and the question; with how many leading messages are the same
+    on every call. The title says what a sentence is about when the sentence does not ("The
+    contract comes to 14 million euros" in an article on Rennes' bicycles)."""
     prompt = load_prompt("answer", language)
+    title = prompt["example_title"]
     examples = [
-        (_numbered(prompt, block.split("\n"), asked), reply)
+        (_numbered(prompt, [(title, line) for line in block.split("\n")], asked), reply)
         for block, asked, reply in load_examples("answer", language)
     ]
     return few_shot(prompt["system"], examples, _numbered(prompt, sentences, question))
 
 
-def _numbered(prompt: dict[str, str], sentences: Sequence[str], question: str) -> str:
+def _numbered(prompt: dict[str, str], sentences: Sequence[tuple[str, str]], question: str) -> str:
     lines = "\n".join(
-        prompt["sentence"].format(n=n, text=" ".join(text.split()))
-        for n, text in enumerate(sentences, start=1)
+        prompt["sentence"].format(n=n, title=" ".join(title.split()), text=" ".join(text.split()))
+        for n, (title, text) in enumerate(sentences, start=1)
     )
     return prompt["user"].format(sentences=lines, question=question)
 

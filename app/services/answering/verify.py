@@ -112,10 +112,12 @@ def _supported(
     model_check: ModelCheck | None,
 ) -> bool:
     texts = [sentence.text for sentence, _ in cited]
-    context = list(dict.fromkeys(chunk.text for _, chunk in cited))
+    # The passages and their articles' titles, which the writer saw: names may come from them.
+    context = list(dict.fromkeys(t for _, chunk in cited for t in (chunk.doc.title, chunk.text)))
     if not judge(claim, texts, embed, context).supported:
         return False
-    return model_check is None or model_check(claim, texts)
+    titled = [f"({chunk.doc.title}) {sentence.text}" for sentence, chunk in cited]
+    return model_check is None or model_check(claim, titled)
 
 
 def model_checker(model: ChatModel) -> ModelCheck:

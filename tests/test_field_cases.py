@@ -1,0 +1,213 @@
+"""Scraped news as it really comes (field cases F04, F05, F09, F10, F11, F16, and near-duplicate
+and Unicode kinds), uploaded and asked through the REST API as a newcomer would.
+
+The answers here come from the extractive backend (instant, no model); the same cases with the
+bundled reader are in tests/test_reader.py. Each test names its case and asserts its right value
+from ../shared/field/CASES.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.factory import create_app
+from ingest.pipeline import ingest_paths
+from tests.conftest import ARTICLES, make_settings
+from tests.service import running_service
+from vectorstore import ChromaStore, Embedder
+
+FIELD = Path(__file__).parent / "field"
+UPLOADS = [
+    ("f04_piscine_sarvieux.txt", "f04_piscine_sarvieux.txt"),
+    ("f04_piscine_sarvieux.txt", "f04_piscine_sarvieux_copie.txt"),
+    ("f05_marche_noel_cp1252.txt", "f05_marche_noel_cp1252.txt"),
+    ("f09_marathon_lunel.html", "f09_marathon_lunel.html"),
+    ("f10_resultats_municipales.html", "f10_resultats_municipales.html"),
+    ("f11_velo_rennes_frontmatter.md", "f11_velo_rennes_frontmatter.md"),
+]
+
+
+def upload(client: TestClient, name: str, data: bytes) -> dict[str, Any]:
+    response = client.post("/documents", files={"file": (name, data, "application/octet-stream")})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[TestClient]:
+    """The sample, then each field file uploaded through the API."""
+    settings = make_settings(tmp_path_factory.mktemp("field"))
+    ingest_paths([ARTICLES], ChromaStore.from_settings(settings, embedder.fingerprint), embedder,
+                 settings)  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        for source, name in UPLOADS:
+            upload(client, name, (FIELD / source).read_bytes())
+        yield client
+
+
+def ask(client: TestClient, question: str) -> dict[str, Any]:
+    response = client.post("/ask", json={"question": question})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def passages(client: TestClient, query: str, top_k: int = 5) -> list[dict[str, Any]]:
+    response = client.post("/search", json={"query": query, "top_k": top_k})
+    assert response.status_code == 200, response.text
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+def test_f04_the_same_article_under_two_names_is_cited_once(api: TestClient) -> None:
+    body = ask(api, "Combien coûteront les travaux de la piscine de Sarvieux ?")
+    texts = [c["text"] for c in body["citations"]]
+    assert any("27 millions" in t for t in texts), body["answer"]
+    assert len(texts) == len(set(texts)) and body["answer"].count("27 millions") == 1
+    top = [p["text"] for p in passages(api, "piscine olympique de Sarvieux travaux")]
+    assert len(top) == 5 and len(set(top)) == 5
+
+
+def test_f05_a_windows_1252_page_is_stored_as_clean_unicode_and_answered(
+    api: TestClient,
+) -> None:
+    doc = api.get("/documents/f05_marche_noel_cp1252").json()
+    assert doc["title"] == "Le marché de Noël de Saint-Aubrac bat un record"
+    assert doc["date"] == "2024-12-20"
+    body = ask(api, "Combien coûtait le gobelet de vin chaud au marché de Noël de Saint-Aubrac ?")
+    assert "4 € le gobelet" in body["answer"] and not body["abstained"]
+    found = passages(api, "œuvres d’artisans locaux du marché de Noël")
+    assert any("d’œuvres d’artisans" in p["text"] for p in found)
+
+
+def test_f09_the_headline_is_the_title_and_the_banners_are_not_indexed(api: TestClient) -> None:
+    doc = api.get("/documents/f09_marathon_lunel").json()
+    assert doc["title"] == "Marathon de Lunel-Viel : le record de l'épreuve battu"
+    assert doc["date"] == "2025-04-06"
+    found = passages(api, "cookies publicités abonnez-vous premier mois", top_k=10)
+    assert not any("cookies" in p["text"] or "Abonnez" in p["text"] for p in found)
+    assert ask(api, "Le site utilise-t-il des cookies pour les publicités ?")["abstained"]
+
+
+def test_f10_a_table_row_keeps_its_cells_apart_and_is_cited(api: TestClient) -> None:
+    body = ask(api, "Combien de voix a obtenu la liste Agir pour Castelmoron ?")
+    rows = [c["text"] for c in body["citations"] if "Agir pour Castelmoron" in c["text"]]
+    assert rows and "Voix: 2073" in rows[0], body["answer"]
+    assert not any("207348,7" in p["text"] for p in passages(api, "Agir pour Castelmoron voix"))
+
+
+def test_f11_front_matter_is_metadata_not_text(api: TestClient) -> None:
+    doc = api.get("/documents/f11_velo_rennes_frontmatter").json()
+    assert doc["title"] == "Vélos en libre-service : Rennes double sa flotte"
+    assert (doc["date"], doc["author"]) == ("2025-03-21", "Rédaction Ouest-Express")
+    assert doc["tags"] == ["mobilité", "vélo", "Rennes", "transports"]
+    found = passages(api, "tags mobilité vélo Rennes transports canonical_url", top_k=10)
+    own = [p["text"] for p in found if p["doc_id"] == "f11_velo_rennes_frontmatter"]
+    assert own and not any(m in t for t in own for m in ("tags:", "---", "**", "canonical"))
+    body = ask(api, "Combien coûte le contrat des vélos en libre-service de Rennes ?")
+    assert "14 millions d'euros" in body["answer"]
+    author = ask(api, "Qui est l'auteur de l'article sur les vélos de Rennes ?")
+    assert "tags" not in author["answer"] and "mobilité" not in author["answer"]
+
+
+def test_near_duplicates_never_fill_a_top_k(tmp_path: Path, embedder: Embedder) -> None:
+    """One article repeating a paragraph 150 times, another with a unique fact on the same
+    subject: the unique fact stays in the top 5."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    paragraph = (
+        "Le conseil départemental a confirmé jeudi le calendrier des travaux du pont de "
+        "Kerlouan. Les automobilistes devront emprunter une déviation pendant six mois."
+    )
+    (folder / "repete.txt").write_text(
+        "Le pont de Kerlouan en travaux\n" + "\n\n".join([paragraph] * 150), encoding="utf-8"
+    )
+    (folder / "unique.txt").write_text(
+        "Un péage sur le pont de Kerlouan\nAprès les travaux, le passage du pont de Kerlouan "
+        "coûtera 3 euros aux automobilistes, a annoncé le département.\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path)
+    ingest_paths([folder], ChromaStore.from_settings(settings, embedder.fingerprint), embedder,
+                 settings)  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        found = passages(client, "travaux du pont de Kerlouan pour les automobilistes")
+        assert "unique" in [p["doc_id"] for p in found]
+        assert sum(p["doc_id"] == "repete" for p in found) <= 2
+
+
+def test_names_and_questions_compare_equal_whatever_their_form(api: TestClient) -> None:
+    nfd = unicodedata.normalize("NFD", "Été à l’écluse.txt")
+    first = upload(api, nfd, "L’écluse de Brest\nL’écluse ouvrira le 3 mai.\n".encode())
+    text = "L’écluse de Brest\nL’écluse ouvrira le 4 mai.\n"
+    again = upload(api, "Été à l'écluse.txt", text.encode())
+    assert first["doc_id"] == again["doc_id"] and again["status"] == "replaced"
+    question = "Quand l’écluse de Brest ouvrira-t-elle ?"
+    expected = ask(api, question)
+    assert "4 mai" in expected["answer"]
+    for variant in (unicodedata.normalize("NFD", question), question.replace("’", "\u02bc")):
+        body = ask(api, variant)
+        assert body["citations"] == expected["citations"] and body["answer"] == expected["answer"]
+    api.delete(f"/documents/{first['doc_id']}")
+
+
+def one_line_article(folder: Path) -> Path:
+    """F16's 1.7 MB line, written by the case's own script (tests/field/make_one_line.py)."""
+    script = folder / "make_one_line.py"
+    script.write_bytes((FIELD / "make_one_line.py").read_bytes())
+    subprocess.run([sys.executable, str(script)], check=True, capture_output=True)
+    return folder / "f16_une_ligne_sans_ponctuation.txt"
+
+
+def test_f16_a_fact_at_the_end_of_a_huge_line_is_answerable_and_the_upload_stalls_nothing(
+    tmp_path: Path,
+) -> None:
+    """The line is cut into sentences of bounded size; while it is embedded (tens of seconds
+    on two cores), questions to the same service keep being answered."""
+    article = one_line_article(tmp_path)
+    with running_service(tmp_path, [ARTICLES]) as service:
+        answered: list[int] = []
+        done = threading.Event()
+
+        def keep_asking() -> None:
+            with httpx.Client(base_url=service.url, timeout=60) as client:
+                while not done.is_set():
+                    r = client.post("/search", json={"query": "piscine de Sarvieux", "top_k": 3})
+                    answered.append(r.status_code)
+
+        with httpx.Client(base_url=service.url, timeout=600) as client:
+            asker = threading.Thread(target=keep_asking)
+            asker.start()
+            time.sleep(0.5)
+            before = len(answered)
+            try:
+                response = client.post(
+                    "/documents", files={"file": (article.name, article.read_bytes(), "text/plain")}
+                )
+            finally:
+                during = len(answered) - before
+                done.set()
+                asker.join()
+            assert response.status_code == 201, response.text
+            assert response.json()["chunks"] > 1000
+            assert during >= 5 and set(answered) == {200}
+            body = client.post(
+                "/ask", json={"question": "Combien coûte le péage du pont de Kerlouan ?"}
+            ).json()
+            client.delete("/documents/f16_une_ligne_sans_ponctuation")
+    assert not body["abstained"] and "coûte 3 euros" in body["answer"], body["answer"]
+    assert all(c["doc_id"] == "f16_une_ligne_sans_ponctuation" for c in body["citations"])
+    assert all(len(c["text"]) <= 400 for c in body["citations"])
+    assert "9,6 millions" not in body["answer"]
