@@ -113,6 +113,34 @@ def test_f19_the_question_the_one_line_article_does_answer(reader: TestClient) -
 
 
 @pytest.mark.parametrize(
+    ("question", "fact", "wrong"),
+    [
+        # F05: a windows-1252 page, decoded by detection.
+        ("Combien coûtait le gobelet de vin chaud au marché de Noël de Saint-Aubrac ?", "4 €", ""),
+        # F10: an HTML table's row, its cells apart; the other list's figure is not the answer.
+        ("Combien de voix a obtenu la liste Agir pour Castelmoron ?", "2073", "2184"),
+        # F11: Markdown whose front matter is metadata; the contract's figure in the text.
+        ("Combien coûte le contrat des vélos en libre-service de Rennes ?", "14 millions", ""),
+        # F04: the article is in the field folder once; the sentence is cited once.
+        ("Combien coûteront les travaux de la piscine de Sarvieux ?", "27 millions", ""),
+    ],
+)
+def test_scraped_formats_are_answered_from_their_article(
+    reader: TestClient, question: str, fact: str, wrong: str
+) -> None:
+    body = ask(reader, question)
+    assert not body["abstained"] and fact in body["answer"] and fact in cited(body), body
+    assert not wrong or wrong not in body["answer"]
+    texts = [c["text"] for c in body["citations"]]
+    assert len(texts) == len(set(texts))
+
+
+def test_f09_the_cookie_banner_is_not_the_answer(reader: TestClient) -> None:
+    body = ask(reader, "Le site utilise-t-il des cookies pour les publicités ?")
+    assert body["abstained"] and body["citations"] == [], body["answer"]
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "La navette fluviale de Kerbihan est-elle gratuite ?",
