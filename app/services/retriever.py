@@ -285,8 +285,13 @@ class HybridRetriever:
 
     def refresh(self) -> None:
         """Rebuild the snapshot after the store changed, reading only the documents that
-        changed (known words are not re-embedded)."""
+        changed (known words are not re-embedded). Nothing is rebuilt when the snapshot is
+        already of the store's generation: an upload's own refresh after the watcher's
+        (`refresh_if_changed`) costs one read of the generation, not a second lexical index
+        (0.8-2.6 s on a 1.9 MB upload, `python -m bench.upload`)."""
         with self._lock:
+            if self.store.generation() == self._snapshot.generation:
+                return
             self._snapshot = self._build_snapshot(self._snapshot)
 
     def refresh_if_changed(self) -> bool:
