@@ -28,6 +28,9 @@ _MIN_SENTENCE_CHARS = 3
 # is one, else between words. The sample's longest sentence has 341 characters; a chunk of 200
 # tokens holds about 900, so a piece is always whole in some chunk and can be quoted.
 MAX_SENTENCE_CHARS = 400
+# The most text NLTK's Punkt reads at once (see `_bounded_sentences`); the sample's articles
+# are under 11,000 characters, so their chunks do not depend on it.
+PUNKT_BLOCK_CHARS = 20_000
 _CLAUSE_END = re.compile(r"[,;:)](?=\s)|\s[–—-](?=\s)")
 
 
@@ -45,15 +48,39 @@ _sentences = split_by_sentence_tokenizer()
 
 def _bounded_sentences(text: str) -> list[str]:
     """The splitter's own sentences (NLTK's Punkt), those over MAX_SENTENCE_CHARS cut line by
-    line as `_bounded` cuts them: pieces that join back into the text, as the splitter needs."""
+    line as `_bounded` cuts them: pieces that join back into the text, as the splitter needs.
+
+    Punkt reads PUNKT_BLOCK_CHARS at most at a time, cut between lines (a longer line between
+    the sentences `sentence_spans` finds): on a 1.9 MB paragraph its regular expression ran
+    past NLTK's 5 s guard on a busy machine and failed the upload.
+    """
     pieces: list[str] = []
-    for sentence in _sentences(text):
-        if len(sentence) <= MAX_SENTENCE_CHARS:
-            pieces.append(sentence)
-            continue
-        for line in re.finditer(r"[^\n]*\n*", sentence):
-            pieces.extend(sentence[s:e] for s, e in _bounded(sentence, line.start(), line.end()))
+    for block in _blocks(text):
+        for sentence in _sentences(block):
+            if len(sentence) <= MAX_SENTENCE_CHARS:
+                pieces.append(sentence)
+                continue
+            for line in re.finditer(r"[^\n]*\n*", sentence):
+                pieces.extend(
+                    sentence[s:e] for s, e in _bounded(sentence, line.start(), line.end())
+                )
     return [piece for piece in pieces if piece]
+
+
+def _blocks(text: str) -> list[str]:
+    """The text in consecutive pieces of at most PUNKT_BLOCK_CHARS, cut after a line break,
+    else (in a longer line) before one of its sentences; the pieces join back into it."""
+    if len(text) <= PUNKT_BLOCK_CHARS:
+        return [text]
+    cuts = [0]
+    possible = [m.end() for m in re.finditer(r"\n+", text)]
+    possible += [s for s, _ in sentence_spans(text)]
+    last = 0  # the last possible cut seen
+    for start in sorted(set(possible)):
+        if start - cuts[-1] > PUNKT_BLOCK_CHARS:
+            cuts.append(last if last > cuts[-1] else start)
+        last = start
+    return [text[a:b] for a, b in itertools.pairwise([*cuts, len(text)]) if b > a]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ import itertools
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
 
-from ingest.chunking import chunk_document, sentence_spans
+from ingest.chunking import PUNKT_BLOCK_CHARS, _blocks, chunk_document, sentence_spans
 from ingest.cleaning import clean
 from tests.conftest import ARTICLES
 from vectorstore import DocumentMeta
@@ -55,3 +55,15 @@ def test_chunks_stand_where_llama_index_nodes_stand() -> None:
         assert [(c.start, c.end) for c in chunks] == [
             (n.start_char_idx, n.end_char_idx) for n in nodes
         ]
+
+
+def test_a_two_megabyte_paragraph_is_read_in_bounded_blocks() -> None:
+    """NLTK's Punkt read a 1.9 MB paragraph in one regular-expression pass, which ran past its
+    5 s guard on a busy machine and failed the upload: it reads 20,000 characters at most."""
+    prose = " ".join(f"La phrase {i} parle du pont de Kerlouan." for i in range(50_000))
+    blocks = _blocks(prose)
+    assert "".join(blocks) == prose and len(blocks) > 50
+    assert max(len(b) for b in blocks) <= PUNKT_BLOCK_CHARS
+    doc = DocumentMeta("big", "big", "big.txt", content_hash="0" * 16)
+    chunks, sentences = chunk_document(prose, doc, 200, 40)
+    assert all(s.whole for s in sentences) and len({s.text for s in sentences}) == 50_000
