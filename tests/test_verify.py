@@ -132,7 +132,8 @@ def test_the_model_check_removes_what_it_does_not_vouch_for(
     evidence: Evidence, embedder: Embedder
 ) -> None:
     """A sentence that passes the number and name checks is still removed when the model's
-    check says no; the model's verdict is asked with the cited sentence, not the chunk."""
+    check says no; the model's verdict is asked with the cited sentence and its article's
+    title, not the chunk."""
     n = marker_of(evidence, "97 milliards")
     asked: list[tuple[str, list[str]]] = []
 
@@ -143,7 +144,8 @@ def test_the_model_check_removes_what_it_does_not_vouch_for(
     claim = f"Elon Musk offered 97 billion dollars to take over OpenAI [{n}]."
     result = verify(claim, evidence, embedder.embed, says_no)
     assert result.citations == [] and result.unsupported == [claim.replace(f" [{n}]", "")]
-    assert asked == [(claim.replace(f" [{n}]", ""), [evidence.sentences[n - 1].text])]
+    titled = f"({evidence.chunks[n - 1].doc.title}) {evidence.sentences[n - 1].text}"
+    assert asked == [(claim.replace(f" [{n}]", ""), [titled])]
 
 
 def test_what_a_model_writes_around_a_quotation_is_judged_too(
@@ -163,3 +165,23 @@ def test_what_a_model_writes_around_a_quotation_is_judged_too(
     )
     assert kept.text.startswith("Selon Musk, « SoftBank") and kept.unsupported == []
     assert smuggled.citations == [] and "2031" in smuggled.unsupported[0]
+
+
+def test_a_bare_name_is_verified_as_the_answer_to_the_question(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """ "The Wall Street Journal [1]." is in its cited sentence, which says nothing of Bezos: as
+    the answer to the question about Trump and Bezos it is unsupported (held-out set)."""
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    question = "Which newspaper's coverage did Trump and Jeff Bezos clash over?"
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    snapshot = retrieval.snapshot
+    wsj_chunks = [c.id for c in snapshot.chunks if "Wall Street Journal" in c.text]
+    sentences, _ = snapshot.sentences_of(wsj_chunks)
+    wsj = [s for s in sentences if s.whole and "Wall Street Journal" in s.text]
+    chunks = {c.id: c for c in snapshot.chunks}
+    alone = Evidence(wsj, [chunks[s.chunk_id] for s in wsj])
+    answer = "The Wall Street Journal [1]."
+    assert verify(answer, alone, embedder.embed).citations  # a name found where it is cited
+    checked = verify(answer, alone, embedder.embed, question=question)
+    assert checked.citations == [] and checked.unsupported == ["The Wall Street Journal."]

@@ -198,7 +198,7 @@ class GenerativeGenerator:
         shown = Evidence(
             [c.sentence for c in candidates], [chunks[c.sentence.chunk_id] for c in candidates]
         )
-        checked = verify(text, shown, self.embedder.embed, self._check)
+        checked = verify(text, shown, self.embedder.embed, self._check, question)
         clock.mark("verify")
         clock.log()
         if checked.citations and check.profile.answered_by_type(checked.text):

@@ -36,6 +36,9 @@ from vectorstore import Chunk, Sentence
 SUPPORT_ODDS = 0.3
 
 _END = re.compile(r"[.!?…]+$")
+_MARKER = re.compile(r"\[\d+\]")
+# A written sentence this short is an answer only with its question (see `verify`).
+BARE_ANSWER_WORDS = 5
 
 # Whether the cited texts state everything the written sentence does.
 ModelCheck = Callable[[str, Sequence[str]], bool]
@@ -63,16 +66,28 @@ class Evidence:
 
 
 def verify(
-    answer: str, evidence: Evidence, embed: Embed, model_check: ModelCheck | None = None
+    answer: str,
+    evidence: Evidence,
+    embed: Embed,
+    model_check: ModelCheck | None = None,
+    question: str = "",
 ) -> Verified:
-    """Keep the supported sentences of a generated answer, each with its citations."""
+    """Keep the supported sentences of a generated answer, each with its citations.
+
+    A bare answer ("The Wall Street Journal [1].", at most BARE_ANSWER_WORDS words) says what
+    it claims only with the question: it is judged as the question followed by it, so that a
+    name which merely appears in the cited sentence does not pass for the answer.
+    """
     result = Verified(text="")
     kept: list[str] = []
     numbers: dict[tuple[str, int, int], int] = {}
     for claim in split_claims(answer):
         # The whole sentence is judged, not only a quotation in it: what a model writes around
         # a quote is a claim too.
-        cited = _pinned(claim.sentence, claim.markers, evidence, embed, model_check)
+        judged = claim.sentence
+        if question and len(_MARKER.sub("", judged).split()) <= BARE_ANSWER_WORDS:
+            judged = f"{question} {judged}"
+        cited = _pinned(judged, claim.markers, evidence, embed, model_check)
         if not cited:
             result.unsupported.append(claim.sentence)
             continue
