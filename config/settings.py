@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0)
     bm25_weight: float = Field(3.0, ge=0)
     sentence_weight: float = Field(1.0, ge=0)
+    # Chunks whose vectors are at least this close take one place in a top k (near-duplicates:
+    # the same article under two names, a paragraph repeated down a page); above 1, none do.
+    duplicate_cosine: float = Field(0.9, ge=0, le=2)
     # A query word unknown to the corpus is matched to a corpus word at least this similar.
     bridge_threshold: float = Field(0.75, ge=0, le=1)
     # Below this evidence score the service says the articles do not answer.

@@ -46,6 +46,9 @@ def test_questions_asked_during_uploads_see_one_whole_version(tmp_path: Path) ->
             workers=2,
             **chroma.env,
             REFRESH_SECONDS="0.5",
+            # Every chunk of the templated article in the top 10, so that a partial version
+            # would show: near-duplicates are not collapsed here.
+            DUPLICATE_COSINE="1.5",
         ) as service,
     ):
         stop = threading.Event()

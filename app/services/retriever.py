@@ -37,10 +37,6 @@ _SENTENCE_CANDIDATES = 200
 # Up to this many chunks, an event loop ranks a query's passages itself (HybridRetriever.search):
 # ranking took 0.2 ms on 43 chunks, 0.75 ms on 434, 5.6 ms on 18,249.
 INLINE_RANKING_CHUNKS = 1_000
-# Chunks whose vectors are this close are one passage for ranking. Measured on the sample with
-# the field articles (USE vectors): distinct chunks reach 0.79 at most; the chunks of an article
-# that repeats one paragraph (F19's one-line scrape) are 0.925 and above, identical texts 1.
-NEAR_DUPLICATE_COSINE = 0.9
 
 
 @dataclass(frozen=True)
@@ -386,7 +382,9 @@ class HybridRetriever:
         # Past the fused chunks, the rest of the dense ranking, for a top k that near-duplicates
         # would otherwise leave short; scored below every fused chunk.
         tail = [int(i) for i in dense if int(i) not in fused]
-        best = distinct_chunks(ranked + tail, snapshot.chunk_vectors, top_k)
+        best = distinct_chunks(
+            ranked + tail, snapshot.chunk_vectors, top_k, settings.duplicate_cosine
+        )
         floor = min(fused.values(), default=0.0)
         for rank, i in enumerate(tail):
             fused[i] = floor * (1 - (rank + 1) / (len(tail) + 1))
@@ -396,14 +394,19 @@ class HybridRetriever:
         return Retrieval(hits, vector, query, foreign_vectors, snapshot)
 
 
-def distinct_chunks(ranked: list[int], vectors: np.ndarray, top_k: int) -> list[int]:
+def distinct_chunks(
+    ranked: list[int], vectors: np.ndarray, top_k: int, duplicate_cosine: float
+) -> list[int]:
     """The first `top_k` of `ranked` (chunk rows, best first) that are not near-duplicates of
     a chunk kept before them: cosine of their vectors (unit length, rows of `vectors`) under
-    NEAR_DUPLICATE_COSINE. The same article under two names, or a paragraph repeated down a
-    page, then takes one place in a top k and leaves the others to other passages."""
+    `duplicate_cosine` (DUPLICATE_COSINE, 0.9). The same article under two names, or a
+    paragraph repeated down a page, then takes one place in a top k and leaves the others to
+    other passages. Measured on the sample with the field articles (USE vectors): distinct
+    chunks reach 0.79 at most; the chunks of an article repeating one paragraph (F19's one-line
+    scrape) are 0.925 and above, identical texts 1."""
     kept: list[int] = []
     for row in ranked:
-        if kept and float(np.max(vectors[kept] @ vectors[row])) >= NEAR_DUPLICATE_COSINE:
+        if kept and float(np.max(vectors[kept] @ vectors[row])) >= duplicate_cosine:
             continue
         kept.append(row)
         if len(kept) == top_k:
