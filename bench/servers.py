@@ -21,11 +21,20 @@ import httpx
 HOST = "127.0.0.1"
 
 
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    """A port on the loopback that is free now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A port on the loopback that is free now, and never one this process was given before:
+    the system may hand out a released port again, and a server started on a port another one
+    already took would be taken for ready by the other's /health."""
+    while True:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def _status_kb(pid: int, field: str) -> int:
