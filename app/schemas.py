@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.services.filters import DocumentFilter
 from ingest.cleaning import canonical
 
 MAX_QUERY_CHARS = 1000
 MAX_TOP_K = 20
 MAX_HISTORY_TURNS = 20
+MAX_FILTER_VALUES = 100
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EXAMPLE_QUESTION_FR = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
 
 
@@ -21,9 +26,78 @@ def _not_blank(value: str) -> str:
     return value
 
 
-class SearchRequest(BaseModel):
+def _iso_day(value: object) -> object:
+    if value is not None and not (isinstance(value, str) and _ISO_DAY.match(value)):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+def _names(values: list[str]) -> list[str]:
+    if any(not v.strip() or len(v) > MAX_QUERY_CHARS for v in values):
+        raise ValueError(f"each value must hold text, 1 to {MAX_QUERY_CHARS} characters")
+    return values
+
+
+class Filters(BaseModel):
+    """Which articles to answer from; every part optional, the parts combined with AND."""
+
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"query": "offre de Musk", "top_k": 3}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"date_from": "2025-04-01", "date_to": "2025-04-30"}]},
+    )
+
+    date_from: date | None = Field(
+        None, description="Articles dated on or after this day (YYYY-MM-DD); undated excluded."
+    )
+    date_to: date | None = Field(
+        None, description="Articles dated on or before this day (YYYY-MM-DD); undated excluded."
+    )
+    sources: list[str] | None = Field(
+        None,
+        max_length=MAX_FILTER_VALUES,
+        description="Publications: a site name, a source the article names, a file name, a URL "
+        "or its host (`lemonde.fr`); compared without case.",
+    )
+    doc_ids: list[str] | None = Field(
+        None, max_length=MAX_FILTER_VALUES, description="Documents, as `GET /documents` lists them."
+    )
+
+    _days = field_validator("date_from", "date_to", mode="before")(_iso_day)
+    _listed = field_validator("sources", "doc_ids")(_names)
+
+    @field_validator("date_to")
+    @classmethod
+    def _after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("date_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"must not come before date_from ({start.isoformat()})")
+        return value
+
+    def document_filter(self) -> DocumentFilter | None:
+        """What retrieval applies; None when these filters allow every document."""
+        return DocumentFilter.of(self.date_from, self.date_to, self.sources, self.doc_ids)
+
+
+class Filtered(BaseModel):
+    """A request that may narrow the articles it is answered from."""
+
+    filters: Filters | None = Field(
+        None, description="Answer only from the articles these allow (see Filters)."
+    )
+
+    def document_filter(self) -> DocumentFilter | None:
+        """What retrieval applies; None when every document is allowed."""
+        return self.filters.document_filter() if self.filters else None
+
+
+class SearchRequest(Filtered):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"query": "offre de Musk", "top_k": 3},
+                {"query": "offre de Musk", "filters": {"date_from": "2025-04-01"}},
+            ]
+        }
     )
 
     query: str = Field(
@@ -45,12 +119,16 @@ class Turn(BaseModel):
     _canonical = field_validator("content")(canonical)
 
 
-class AskRequest(BaseModel):
+class AskRequest(Filtered):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {"question": EXAMPLE_QUESTION_FR},
                 {"question": "How much did Elon Musk offer to take control of OpenAI?", "top_k": 5},
+                {
+                    "question": "Combien Musk a-t-il proposé ?",
+                    "filters": {"date_from": "2025-04-01", "date_to": "2025-04-30"},
+                },
             ]
         }
     )

@@ -16,12 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import ComponentsDep
+from app.deps import Components, ComponentsDep
 from app.errors import ERROR_RESPONSES
 from app.observability import answers_total, generation_seconds, retrieval_seconds, timed
 from app.schemas import AskRequest, AskResponse, Citation
 from app.services.answering import Answer
-from app.services.language import detect_language
+from app.services.language import Language, detect_language
+from app.services.retriever import Retrieval
 from vectorstore import ServiceError
 
 router = APIRouter(tags=["questions"])
@@ -65,16 +66,23 @@ def response_of(answer: Answer) -> AskResponse:
     )
 
 
+async def retrieve_for(components: Components, body: AskRequest) -> tuple[Language, str, Retrieval]:
+    """The question's language, the question made self-contained by its history (the query
+    retrieval used), and the passages retrieved for it under the request's filters."""
+    language = detect_language(body.question)
+    query = await run_in_threadpool(components.generator.rewrite, body.question, body.history)
+    with timed(retrieval_seconds):
+        retrieval = await components.retriever.search(query, body.top_k, body.document_filter())
+    return language, query, retrieval
+
+
 @router.post("/ask", response_model=AskResponse, responses={**ERROR_RESPONSES, 200: _STREAM_DOC})
 async def ask(
     body: AskRequest, components: ComponentsDep, request: Request
 ) -> AskResponse | StreamingResponse:
     """Answer a question from the articles, or say that they do not answer it."""
-    language = detect_language(body.question)
     generator = components.generator
-    query = await run_in_threadpool(generator.rewrite, body.question, body.history)
-    with timed(retrieval_seconds):
-        retrieval = await components.retriever.search(query, body.top_k)
+    language, query, retrieval = await retrieve_for(components, body)
     if not body.stream:
         with timed(generation_seconds.labels(generator.name)):
             answer = await run_in_threadpool(generator.answer, query, language, retrieval)

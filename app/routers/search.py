@@ -48,7 +48,9 @@ def passage_of(hit: ChunkHit) -> dict[str, Any]:
 
 async def _results(components: Components, body: SearchRequest) -> bytes:
     with timed(retrieval_seconds):
-        retrieval = await components.retriever.search(body.query, body.top_k)
+        retrieval = await components.retriever.search(
+            body.query, body.top_k, body.document_filter()
+        )
     return to_json({"results": [passage_of(hit) for hit in retrieval.hits]})
 
 

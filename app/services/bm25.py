@@ -51,9 +51,12 @@ class BM25Index:
         terms = set(tokenize(query))
         return sum(t in self.idf for t in terms) / len(terms) if terms else 0.0
 
-    def top(self, query: str, n: int) -> list[tuple[int, float]]:
-        """The n best (index, score) pairs with a score above zero, best first."""
+    def top(self, query: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The n best (index, score) pairs with a score above zero, best first; only among
+        the documents where the boolean mask `allowed` (one per document) is True, if given."""
         scores = self.scores(query)
+        if allowed is not None:
+            scores[~allowed] = 0.0
         n = min(n, int(np.count_nonzero(scores)))
         if n == 0:
             return []

@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
@@ -26,6 +26,7 @@ import numpy as np
 from app.services.batching import BatchingEncoder
 from app.services.bm25 import BM25Index
 from app.services.bridge import VocabularyBridge, surface_words
+from app.services.filters import DocumentFilter
 from config import Settings
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder, Sentence
 from vectorstore.errors import StoreUnavailable
@@ -37,6 +38,7 @@ _SENTENCE_CANDIDATES = 200
 # Up to this many chunks, an event loop ranks a query's passages itself (HybridRetriever.search):
 # ranking took 0.2 ms on 43 chunks, 0.75 ms on 434, 5.6 ms on 18,249.
 INLINE_RANKING_CHUNKS = 1_000
+_FILTER_MASKS = 64  # the masks of this many filters are kept per snapshot
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,33 @@ class Snapshot:
     chunks_of_document: dict[str, list[int]]  # doc id -> its chunks' indices
     bm25: BM25Index
     bridge: VocabularyBridge
+    _masks: OrderedDict[DocumentFilter, np.ndarray] = field(
+        default_factory=OrderedDict, compare=False, repr=False
+    )
 
-    def nearest_chunks(self, vector: np.ndarray, n: int) -> np.ndarray:
-        """Indices of the n chunks nearest to a vector, best first (exact cosine)."""
-        return _top(self.chunk_vectors, vector, n)
+    def nearest_chunks(
+        self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Indices of the n chunks nearest to a vector, best first (exact cosine); only
+        those where the boolean mask `allowed` is True, if given."""
+        return _top(self.chunk_vectors, vector, n, allowed)
+
+    def allowed_chunks(self, document_filter: DocumentFilter | None) -> np.ndarray | None:
+        """A boolean mask over `chunks`: True for the chunks of the documents the filter
+        allows; None for no filter. Each filter's mask is computed once per snapshot (one
+        test per document, not per chunk) and the last `_FILTER_MASKS` are kept."""
+        if document_filter is None:
+            return None
+        mask = self._masks.get(document_filter)
+        if mask is None:
+            mask = np.zeros(len(self.chunks), dtype=bool)
+            for rows in self.chunks_of_document.values():
+                if document_filter.allows(self.chunks[rows[0]].doc):
+                    mask[rows] = True
+            self._masks[document_filter] = mask
+            while len(self._masks) > _FILTER_MASKS:
+                self._masks.popitem(last=False)
+        return mask
 
     def chunks_by_best_sentence(self, vector: np.ndarray, n: int, among: np.ndarray) -> list[int]:
         """Indices of the chunks, among the given ones, holding the n sentences nearest to a
@@ -140,12 +165,19 @@ def _reading_order(sentence: Sentence) -> tuple[str, int]:
     return sentence.doc_id, sentence.start
 
 
-def _top(matrix: np.ndarray, vector: np.ndarray, n: int) -> np.ndarray:
-    """Row indices of the n rows with the highest dot product with `vector`, best first."""
+def _top(
+    matrix: np.ndarray, vector: np.ndarray, n: int, allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """Row indices of the n rows with the highest dot product with `vector`, best first;
+    only rows where the boolean mask `allowed` is True, if given."""
     if not len(matrix):
         return np.zeros(0, dtype=np.int64)
     scores = matrix @ vector
-    n = min(n, len(scores))
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    n = min(n, len(scores) if allowed is None else int(np.count_nonzero(allowed)))
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
     best = np.argpartition(-scores, n - 1)[:n]
     return best[np.argsort(-scores[best])]
 
@@ -307,19 +339,27 @@ class HybridRetriever:
         self.refresh()
         return True
 
-    def retrieve(self, query: str, top_k: int) -> Retrieval:
-        """The top_k chunks for a query, best first; blocks the calling thread."""
-        return self.submit(query, top_k).result()
+    def retrieve(
+        self, query: str, top_k: int, document_filter: DocumentFilter | None = None
+    ) -> Retrieval:
+        """The top_k chunks for a query, best first, among the documents `document_filter`
+        allows (all if None); fewer when fewer are allowed. Blocks the calling thread."""
+        return self.submit(query, top_k, document_filter).result()
 
-    def submit(self, query: str, top_k: int) -> Future[Retrieval]:
+    def submit(
+        self, query: str, top_k: int, document_filter: DocumentFilter | None = None
+    ) -> Future[Retrieval]:
         """`retrieve`, done in the encoder's thread once the query is embedded."""
         snapshot, texts = self._query(query)
         foreign = texts[1:]
         return self._query_vectors.submit(
-            texts, lambda vectors: self._rank(snapshot, query, top_k, foreign, vectors)
+            texts,
+            lambda vectors: self._rank(snapshot, query, top_k, foreign, vectors, document_filter),
         )
 
-    async def search(self, query: str, top_k: int) -> Retrieval:
+    async def search(
+        self, query: str, top_k: int, document_filter: DocumentFilter | None = None
+    ) -> Retrieval:
         """`retrieve` for an event loop, which awaits the encoder without holding a thread.
 
         On a corpus of up to `INLINE_RANKING_CHUNKS` chunks, the loop ranks the passages
@@ -330,9 +370,9 @@ class HybridRetriever:
         """
         snapshot, texts = self._query(query)
         if len(snapshot.chunks) > INLINE_RANKING_CHUNKS:
-            return await asyncio.wrap_future(self.submit(query, top_k))
+            return await asyncio.wrap_future(self.submit(query, top_k, document_filter))
         vectors = await asyncio.wrap_future(self._query_vectors.submit(texts, _same))
-        return self._rank(snapshot, query, top_k, texts[1:], vectors)
+        return self._rank(snapshot, query, top_k, texts[1:], vectors, document_filter)
 
     def _query(self, query: str) -> tuple[Snapshot, list[str]]:
         """The snapshot a query is answered from, and the texts to embed for it: the query
@@ -347,18 +387,28 @@ class HybridRetriever:
         self._query_vectors.close()
 
     def _rank(
-        self, snapshot: Snapshot, query: str, top_k: int, foreign: list[str], vectors: np.ndarray
+        self,
+        snapshot: Snapshot,
+        query: str,
+        top_k: int,
+        foreign: list[str],
+        vectors: np.ndarray,
+        document_filter: DocumentFilter | None = None,
     ) -> Retrieval:
-        """The chunks scored by weighted reciprocal rank fusion of the three rankings."""
+        """The chunks scored by weighted reciprocal rank fusion of the three rankings, each
+        ranking only the chunks the filter allows."""
         settings = self.settings
+        allowed = snapshot.allowed_chunks(document_filter)
         vector = vectors[0]
         lexical_query = snapshot.bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)
         # Sentences are ranked within the chunks the other two rankings reach far down: on a
         # small corpus that is every chunk; on a large one it spares a scan of every sentence.
         candidates = max(5 * pool, _SENTENCE_CANDIDATES)
-        dense = snapshot.nearest_chunks(vector, candidates)
-        lexical = np.array([i for i, _ in snapshot.bm25.top(lexical_query, candidates)], np.int64)
+        dense = snapshot.nearest_chunks(vector, candidates, allowed)
+        lexical = np.array(
+            [i for i, _ in snapshot.bm25.top(lexical_query, candidates, allowed)], np.int64
+        )
         rankings = [
             (dense[:pool].tolist(), settings.dense_weight),
             (
