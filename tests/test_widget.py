@@ -39,6 +39,10 @@ HOSTILE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 </head><body><h1>A host page with hostile CSS</h1>
 <script src="{api}/widget.js" data-api="{api}"></script></body></html>"""
 
+FILTERED_PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"></head><body>
+<script src="{api}/widget.js" data-api="{api}" data-date-to="2025-03-31"
+ data-sources=" a.txt, b.txt ,"></script></body></html>"""
+
 
 @pytest.fixture(scope="module")
 def host_port() -> int:
@@ -159,6 +163,7 @@ def host_page(
     """Another origin serving a page with hostile CSS that embeds the widget."""
     folder = tmp_path_factory.mktemp("host")
     (folder / "index.html").write_text(HOSTILE_PAGE.replace("{api}", service.url))
+    (folder / "march.html").write_text(FILTERED_PAGE.replace("{api}", service.url))
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", host_port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -177,6 +182,28 @@ def test_another_origin_embeds_it_and_its_css_stays_out(page: object, host_page:
     answer = ask(page, "Who did SoftBank team up with for Stargate?")
     expect(answer).not_to_have_class(re.compile(r"\berror\b"))
     expect(answer).to_contain_text("According to the articles")
+
+
+def test_the_page_filters_the_articles_the_widget_answers_from(
+    page: object, host_page: str
+) -> None:
+    sent: list[object] = []
+    page.on(  # type: ignore[attr-defined]
+        "request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/ask") else None
+    )
+    page.goto(host_page.replace("index.html", "march.html"))  # type: ignore[attr-defined]
+    page.locator("button.launcher").click()  # type: ignore[attr-defined]
+    musk = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
+    declined = ask(page, musk)  # its article is dated 2025-04
+    expect(declined).to_have_class(re.compile(r"\babstained\b"))
+    assert sent[-1]["filters"] == {"date_to": "2025-03-31", "sources": ["a.txt", "b.txt"]}  # type: ignore[index]
+    page.evaluate(  # type: ignore[attr-defined]
+        "const s = document.querySelector('script[data-api]');"
+        "s.removeAttribute('data-sources'); s.setAttribute('data-date-to', '2025-04-30');"
+    )
+    answered = ask(page, musk)
+    expect(answered).to_contain_text("97 milliards")
+    assert sent[-1]["filters"] == {"date_to": "2025-04-30"}  # type: ignore[index]
 
 
 CUT_STREAM = 'event: delta\ndata: {"text": "D’après les articles : « Dans ce qui"}\n\n'

@@ -4,6 +4,9 @@
  *
  *   <script src="http://HOST:8000/widget.js" data-api="http://HOST:8000" data-lang="fr"></script>
  *
+ * Optional filters, read at each question (a page may change them): data-date-from and
+ * data-date-to (YYYY-MM-DD), data-sources and data-doc-ids (comma-separated), sent as the
+ * request's "filters".
  * - Styles live in a shadow DOM: the host page's CSS cannot reach in, ours cannot leak out.
  * - Answers stream (Server-Sent Events): text shows as it is written, then the verified answer
  *   replaces it; a stream that ends without its final answer reads as a cut connection.
@@ -20,6 +23,8 @@
   var apiKey = (script && script.getAttribute("data-api-key")) || "";
   var lang = ((script && script.getAttribute("data-lang")) ||
               document.documentElement.lang || "fr").slice(0, 2).toLowerCase();
+  var FILTERS = { date_from: "data-date-from", date_to: "data-date-to",
+                  sources: "data-sources", doc_ids: "data-doc-ids" };
   var TIMEOUT_MS = 90000;  // longer than the service's own model time limits
 
   var TEXT = {
@@ -264,6 +269,20 @@
     return headers;
   }
 
+  function askBody(question) {
+    var body = { question: question, history: history.slice(-6), stream: true };
+    var filters = {};
+    Object.keys(FILTERS).forEach(function (name) {
+      var value = script ? (script.getAttribute(FILTERS[name]) || "").trim() : "";
+      if (!value) return;
+      filters[name] = name === "sources" || name === "doc_ids"
+        ? value.split(",").map(function (v) { return v.trim(); }).filter(Boolean)
+        : value;
+    });
+    if (Object.keys(filters).length) body.filters = filters;
+    return body;
+  }
+
   function ask(question, isRetry) {
     if (busy) return;
     busy = true;
@@ -283,7 +302,7 @@
     fetch(api + "/ask", {
       method: "POST",
       headers: requestHeaders(),
-      body: JSON.stringify({ question: question, history: history.slice(-6), stream: true }),
+      body: JSON.stringify(askBody(question)),
       signal: controller.signal
     }).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
