@@ -1,4 +1,5 @@
-"""One error shape everywhere: `{"error": <kind>, "message": <sentence>}`, from these handlers.
+"""One error shape everywhere: `{"error": <kind>, "message": <sentence>}`, from these handlers
+(under `/v1/`, the OpenAI-compatible paths, OpenAI's shape with the same kind and sentence).
 
 Errors the services raise (`vectorstore.errors.ServiceError` and subclasses) carry their own
 status; validation errors become 422 with the offending field named; anything else is logged with
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 from app.observability import errors_total
 from app.schemas import ErrorResponse
@@ -21,14 +23,33 @@ from vectorstore import ServiceError
 log = logging.getLogger("app.errors")
 
 
+OPENAI_PREFIX = "/v1/"
+
+
+class _ErrorResponse(JSONResponse):
+    """The one error body; on the OpenAI-compatible paths, OpenAI's error body instead
+    (`{"error": {"message", "type", "code"}}`), which OpenAI clients read the message from."""
+
+    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None):
+        super().__init__({"error": kind, "message": message}, status, headers)
+        self.kind, self.message = kind, message
+        self.given_headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not scope.get("path", "").startswith(OPENAI_PREFIX):
+            await super().__call__(scope, receive, send)
+            return
+        content = {"error": {"message": self.message, "type": self.kind, "code": None}}
+        openai_shaped = JSONResponse(content, self.status_code, self.given_headers)
+        await openai_shaped(scope, receive, send)
+
+
 def error_response(
     status: int, kind: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """The one error body, for the handlers below and the middleware that refuses requests."""
     errors_total.labels(kind).inc()
-    return JSONResponse(
-        status_code=status, content={"error": kind, "message": message}, headers=headers
-    )
+    return _ErrorResponse(status, kind, message, headers)
 
 
 def _field(loc: tuple[object, ...]) -> str:

@@ -17,7 +17,7 @@ from app import errors
 from app.deps import Components
 from app.guards import GuardMiddleware
 from app.observability import ObservabilityMiddleware, configure_logging
-from app.routers import ask, documents, health, search, widget
+from app.routers import ask, documents, health, openai_compat, search, widget
 from app.services.answering import ExtractiveGenerator, GenerativeGenerator, Generator
 from app.services.answering.chat import make_chat
 from app.services.answering.model_queue import ModelQueue
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After", "X-Request-ID"],
         )
     app.add_middleware(ObservabilityMiddleware)
-    for router in (search.router, ask.router, documents.router, health.router, widget.router):
+    routers = (search, ask, openai_compat, documents, health, widget)
+    for router in (module.router for module in routers):
         app.include_router(router)
     return app

@@ -14,6 +14,7 @@ from ingest.cleaning import canonical
 MAX_QUERY_CHARS = 1000
 MAX_TOP_K = 20
 MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = 4 * MAX_QUERY_CHARS
 MAX_FILTER_VALUES = 100
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EXAMPLE_QUESTION_FR = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
@@ -32,8 +33,8 @@ def _iso_day(value: object) -> object:
     return value
 
 
-def _names(values: list[str]) -> list[str]:
-    if any(not v.strip() or len(v) > MAX_QUERY_CHARS for v in values):
+def _names(values: list[str] | None) -> list[str] | None:
+    if values is not None and any(not v.strip() or len(v) > MAX_QUERY_CHARS for v in values):
         raise ValueError(f"each value must hold text, 1 to {MAX_QUERY_CHARS} characters")
     return values
 
@@ -114,7 +115,7 @@ class Turn(BaseModel):
     """A previous turn of the conversation."""
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=4 * MAX_QUERY_CHARS)
+    content: str = Field(max_length=MAX_TURN_CHARS)
 
     _canonical = field_validator("content")(canonical)
 
