@@ -18,10 +18,12 @@ from app.deps import Components
 from app.guards import GuardMiddleware
 from app.observability import ObservabilityMiddleware, configure_logging
 from app.routers import ask, documents, health, openai_compat, search, widget
+from app.services import feed_poller
 from app.services.answering import ExtractiveGenerator, GenerativeGenerator, Generator
 from app.services.answering.chat import make_chat
 from app.services.answering.model_queue import ModelQueue
 from app.services.documents import DocumentService
+from app.services.feed_poller import FeedPoller
 from app.services.retriever import HybridRetriever
 from config import Settings, get_settings
 from vectorstore import ChromaStore, ServiceError, make_embedder
@@ -84,7 +86,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watcher = None
         if settings.refresh_seconds:
             watcher = asyncio.create_task(_watch(components.retriever, settings.refresh_seconds))
+        polling = None
+        if settings.feeds:
+            poller = FeedPoller(
+                settings, components.store, components.embedder, components.retriever
+            )
+            polling = feed_poller.start(poller)
         yield
+        if polling is not None:
+            await feed_poller.stop(polling)
         if watcher is not None:
             watcher.cancel()
         components.close()

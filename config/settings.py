@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     # Chroma server) changed the documents, and reloads its lexical index if so; 0 = never.
     refresh_seconds: float = Field(2.0, ge=0)
 
+    # Feeds (RSS 2.0, Atom) and sitemaps the service polls in the background, every
+    # FEED_INTERVAL seconds, e.g. FEEDS='["https://news.example/rss.xml"]'. A failing feed is
+    # retried sooner, with back-off, and never stops the others.
+    feeds: list[str] = Field(default_factory=list)
+    feed_interval: float = Field(900.0, gt=0)
+    # Fetching pages politely: each request's time limit, and the least time between two
+    # requests to one host (robots.txt's Crawl-delay, when longer, wins).
+    feed_timeout: float = Field(15.0, gt=0)
+    feed_host_delay: float = Field(1.0, ge=0)
+
     # Largest file POST /documents accepts, and largest body of any other request.
     max_upload_bytes: int = Field(2_000_000, ge=1_000)
     max_body_bytes: int = Field(1_000_000, ge=1_000)

@@ -39,7 +39,9 @@ class PageMeta:
 
     `date` is ISO (YYYY-MM-DD) or empty; `scraped` is True for plain text, whose page furniture
     the project's own cleaning removes (`ingest.cleaning`), and False for text an extractor or a
-    Markdown renderer already reduced to the article.
+    Markdown renderer already reduced to the article. A page fetched from a feed has its `url`
+    (stored as the document's source) and the feed's `stamp` for it (its updated or published
+    time as the feed writes it), which tells the next poll that it has not changed.
     """
 
     title: str = ""
@@ -48,6 +50,8 @@ class PageMeta:
     site: str = ""
     tags: tuple[str, ...] = ()
     scraped: bool = True
+    url: str = ""
+    stamp: str = ""
 
 
 # Elements whose text flows inside a line; every other element starts and ends one.

@@ -87,13 +87,14 @@ def prepare_version(raw: RawDocument, embedder: Embedder, settings: Settings) ->
     meta = DocumentMeta(
         doc_id=doc_id_for(raw.path),
         title=found.title or cleaned.title,
-        source=raw.path.name,
+        source=found.url or raw.path.name,
         date=found.date or cleaned.date,
         sources=tuple(cleaned.sources),
         content_hash=version_hash(raw, settings),
         author=found.author,
         site=found.site,
         tags=found.tags,
+        feed_stamp=found.stamp,
     )
     text = with_byline(cleaned.text, found.author)
     chunks, sentences = chunk_document(text, meta, settings.chunk_size, settings.chunk_overlap)
@@ -145,8 +146,9 @@ class RememberingEmbedder:
         return self._embedder.embed_query(texts)
 
 
-class _Writer:
-    """Collects prepared versions and writes them to the store a batch at a time."""
+class BatchWriter:
+    """Collects prepared versions and writes them to the store a batch at a time: `add` a
+    read document (skipped when its version is live already), `close` at the end."""
 
     def __init__(self, store: ChromaStore, live: dict[str, str], report: IngestReport) -> None:
         self.store = store
@@ -202,7 +204,7 @@ def ingest_document(
     """Ingest one read document into the store, recording the outcome in the report."""
     doc_id = doc_id_for(raw.path)
     stored = store.content_hash(doc_id)
-    writer = _Writer(store, {doc_id: stored} if stored else {}, report)
+    writer = BatchWriter(store, {doc_id: stored} if stored else {}, report)
     writer.add(raw, embedder, settings)
     writer.close()
 
@@ -232,7 +234,7 @@ def ingest_paths(
     started = time.perf_counter()
     files, skipped = discover(paths)
     report = IngestReport(skipped=[(str(p), why) for p, why in skipped])
-    writer = _Writer(store, store.live_versions(), report)
+    writer = BatchWriter(store, store.live_versions(), report)
     embedder = RememberingEmbedder(embedder)
     for path in on_progress(files):
         try:

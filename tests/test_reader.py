@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from fastapi.testclient import TestClient
 
@@ -67,6 +68,22 @@ def test_an_english_question_over_french_articles_is_answered_in_english(
     assert re.search(r"97\s*billion", body["answer"]), body["answer"]
     assert detect_language(re.sub(r"\[\d+\]", "", body["answer"])) == "en"
     assert "97 milliards" in cited(body)  # the citation is the French sentence it rests on
+
+
+def test_an_openai_client_streams_the_reader_s_verified_answer(reader: TestClient) -> None:
+    client = openai.OpenAI(base_url="http://testserver/v1", api_key="-", http_client=reader)
+    chunks = list(
+        client.chat.completions.create(
+            model="cited-news", messages=[{"role": "user", "content": MUSK_EN}], stream=True
+        )
+    )
+    content = "".join(c.choices[0].delta.content or "" for c in chunks)
+    outcome: dict[str, Any] = chunks[-1].model_extra or {}
+    assert re.search(r"97\s*billion", content) and "[1]" in content, content
+    assert outcome["fallback"] is False and outcome["abstained"] is False
+    assert "97 milliards" in outcome["citations"][0]["text"]
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", content)}
+    assert markers == {c["marker"] for c in outcome["citations"]}
 
 
 @pytest.mark.parametrize(

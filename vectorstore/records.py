@@ -25,6 +25,7 @@ class DocumentMeta:
     author: str = ""
     site: str = ""
     tags: tuple[str, ...] = ()
+    feed_stamp: str = ""  # the feed's updated/published time for the page it came from
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class DocumentMeta:
             "author": self.author,
             "site": self.site,
             "tags": _LIST_SEPARATOR.join(self.tags),
+            "feed_stamp": self.feed_stamp,
         }
 
     @classmethod
@@ -51,6 +53,7 @@ class DocumentMeta:
             author=str(meta.get("author") or ""),
             site=str(meta.get("site") or ""),
             tags=_listed(meta.get("tags")),
+            feed_stamp=str(meta.get("feed_stamp") or ""),
         )
 
 

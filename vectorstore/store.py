@@ -204,6 +204,7 @@ class LiveVersion:
     info: DocumentInfo
     content_hash: str
     sentences: int
+    feed_stamp: str = ""  # see DocumentMeta.feed_stamp
 
 
 def _chunk_records(version: NewVersion) -> Iterator[dict[str, Any]]:
@@ -439,6 +440,7 @@ class ChromaStore:
                 DocumentInfo.from_manifest(meta),
                 str(meta["content_hash"]),
                 int(meta.get("sentences", -1)),
+                str(meta.get("feed_stamp") or ""),
             )
             for rid, meta in zip(got["ids"], got["metadatas"], strict=True)
             if rid != _GENERATION
