@@ -15,7 +15,7 @@ MAX_QUERY_CHARS = 1000
 MAX_TOP_K = 20
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 4 * MAX_QUERY_CHARS
-MAX_FILTER_VALUES = 100
+MAX_FILTER_VALUES = 1000
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EXAMPLE_QUESTION_FR = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
 
