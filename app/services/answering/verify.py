@@ -71,12 +71,19 @@ def verify(
     embed: Embed,
     model_check: ModelCheck | None = None,
     question: str = "",
+    names_from: str = "",
 ) -> Verified:
     """Keep the supported sentences of a generated answer, each with its citations.
 
     A bare answer ("The Wall Street Journal [1].", at most BARE_ANSWER_WORDS words) says what
     it claims only with the question: it is judged as the question followed by it, so that a
     name which merely appears in the cited sentence does not pass for the answer.
+
+    `names_from` is a text whose names count as found beside the cited sentences' passages:
+    for a translation, the question, which the translator never saw ("White House" in the
+    question and in the translation of "Maison-Blanche"), so that the name can only have
+    come from the sentence translated; its names may also translate the cited text's words
+    (`support.judge`'s `translated_names`).
     """
     result = Verified(text="")
     kept: list[str] = []
@@ -87,7 +94,7 @@ def verify(
         judged = claim.sentence
         if question and len(_MARKER.sub("", judged).split()) <= BARE_ANSWER_WORDS:
             judged = f"{question} {judged}"
-        cited = _pinned(judged, claim.markers, evidence, embed, model_check)
+        cited = _pinned(judged, claim.markers, evidence, embed, model_check, names_from)
         if not cited:
             result.unsupported.append(claim.sentence)
             continue
@@ -109,15 +116,16 @@ def _pinned(
     evidence: Evidence,
     embed: Embed,
     model_check: ModelCheck | None,
+    names_from: str = "",
 ) -> list[tuple[Sentence, Chunk]]:
     """The sentences the claim rests on: those it cites if they support it, else the one
     shown sentence that does (a small model cites [3] for the third sentence as often as for
     the fourth, or forgets the marker); empty when none does."""
     cited = [c for m in dict.fromkeys(markers) if (c := evidence.cited(m))]
-    if cited and _supported(claim, cited, embed, model_check):
+    if cited and _supported(claim, cited, embed, model_check, names_from):
         return cited
     others = [c for c in zip(evidence.sentences, evidence.chunks, strict=True) if c not in cited]
-    return next(([c] for c in others if _supported(claim, [c], embed, model_check)), [])
+    return next(([c] for c in others if _supported(claim, [c], embed, model_check, names_from)), [])
 
 
 def _supported(
@@ -125,11 +133,13 @@ def _supported(
     cited: list[tuple[Sentence, Chunk]],
     embed: Embed,
     model_check: ModelCheck | None,
+    names_from: str = "",
 ) -> bool:
     texts = [sentence.text for sentence, _ in cited]
     # The passages and their articles' titles, which the writer saw: names may come from them.
     context = list(dict.fromkeys(t for _, chunk in cited for t in (chunk.doc.title, chunk.text)))
-    if not judge(claim, texts, embed, context).supported:
+    context += [names_from] if names_from else []
+    if not judge(claim, texts, embed, context, translated_names=bool(names_from)).supported:
         return False
     titled = [f"({chunk.doc.title}) {sentence.text}" for sentence, chunk in cited]
     return model_check is None or model_check(claim, titled)
