@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.services.answering.support import judge
 from app.services.answering.verify import Evidence, Verified, verify
 from app.services.retriever import HybridRetriever
 from config import Settings
@@ -185,3 +186,40 @@ def test_a_bare_name_is_verified_as_the_answer_to_the_question(
     assert verify(answer, alone, embedder.embed).citations  # a name found where it is cited
     checked = verify(answer, alone, embedder.embed, question=question)
     assert checked.citations == [] and checked.unsupported == ["The Wall Street Journal."]
+
+
+SOURCE = "Aaron Chatterji, ancien économiste senior dans le Conseil des conseillers économiques."
+
+
+@pytest.mark.parametrize(
+    ("translation", "kept"),
+    [
+        ("Aaron Chatterji, former senior economist on the Council of Economic Advisors.", True),
+        # Another institution of the same kind is no translation of the one named.
+        ("Aaron Chatterji, former senior economist at the Federal Reserve.", False),
+        (
+            "Aaron Chatterji, former senior economist in Germany's Council of Economic Advisors.",
+            False,
+        ),
+    ],
+)
+def test_a_translation_may_translate_names_and_may_not_add_one(
+    embedder: Embedder, translation: str, kept: bool
+) -> None:
+    assert judge(translation, [SOURCE], embedder.embed, translated_names=True).supported is kept
+    # A sentence the model wrote, not a translation of one sentence: names must be found.
+    assert not judge(translation, [SOURCE], embedder.embed).supported
+
+
+def test_a_name_of_the_question_counts_for_a_translation(
+    evidence: Evidence, embedder: Embedder
+) -> None:
+    n = marker_of(evidence, "97 milliards")
+    claim = (
+        "In what could shake up the world of technology, Elon Musk offered 97 billion dollars "
+        f"to take the reins of OpenAI, the ChatGPT maker [{n}]."
+    )
+    assert check(claim, evidence, embedder).unsupported  # "ChatGPT" is in no passage
+    question = "How much did Elon Musk offer for the ChatGPT maker OpenAI?"
+    kept = verify(claim, evidence, embedder.embed, names_from=question)
+    assert not kept.unsupported and kept.citations[0].sentence.text.startswith("Dans ce qui")
