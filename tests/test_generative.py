@@ -340,3 +340,64 @@ def test_a_model_saying_the_articles_do_not_say_is_an_abstention(client: TestCli
     answer = generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 5))
     assert answer.abstained and not answer.fallback and answer.backend == "declining"
     assert answer.citations == [] and answer.text.startswith("Les articles ne le disent pas")
+
+
+MUSK_EN = "How much did Elon Musk offer to take control of OpenAI?"
+FAITHFUL = (
+    "In what could shake up the world of technology, Elon Musk made a huge offer of 97 billion "
+    "dollars to take the reins of OpenAI."
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        (FAITHFUL, True),
+        (FAITHFUL.replace("97", "98"), False),  # a figure changed
+        (
+            "Dans ce qui pourrait bien chambouler le monde, Musk offre 97 milliards.",
+            False,
+        ),  # French
+    ],
+)
+def test_an_english_fallback_is_translated_only_when_the_translation_holds(
+    client: TestClient, written: str, kept: bool
+) -> None:
+    """The translation step with a scripted model (the real one: tests/test_reader.py): the
+    French sentences of a fallback become English only if every translation is verified."""
+    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
+    from app.services.answering.generative import NOTHING_SUPPORTED
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+    asked: list[str] = []
+
+    class Translator:
+        name = "translator"
+
+        def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
+            return [1.0] + [0.0] * (len(options) - 1)  # the model's own check says Yes
+
+        def stream(
+            self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
+        ) -> Iterator[str]:
+            asked.append(messages[-1]["content"])
+            yield written
+
+    extractive: ExtractiveGenerator = components.generator
+    retrieval = components.retriever.retrieve(MUSK_EN, 5)
+    evidence = [
+        s for s in extractive.answering_sentences(MUSK_EN, retrieval) if "97" in s.sentence.text
+    ][:1]
+    fallback = extractive.compose(
+        evidence, "en", retrieval, fallback=True, notice=NOTHING_SUPPORTED
+    )
+    generator = GenerativeGenerator(Translator(), components.embedder, extractive)  # type: ignore[arg-type]
+    result = generator.translated(fallback, MUSK_EN)
+    assert asked == [" ".join(evidence[0].sentence.text.split())]  # the French sentence itself
+    if not kept:
+        assert result is None  # the French quote stands
+        return
+    assert result is not None
+    assert result.text == f"According to the articles: {FAITHFUL[:-1]} [1]."
+    assert result.citations == fallback.citations and result.fallback
+    assert result.notice.startswith(NOTHING_SUPPORTED) and "translated" in result.notice

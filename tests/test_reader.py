@@ -226,3 +226,39 @@ def test_a_question_that_would_wait_past_the_limit_gets_the_flagged_extractive_a
     assert flagged[0]["notice"].startswith("the model is busy")
     assert "97 milliards" in flagged[0]["answer"]
     assert [b["backend"] for b in bodies if not b["fallback"]] == ["local"]
+
+
+CHATTERJI = (
+    "Which former senior economist from Barack Obama's Council of Economic Advisers "
+    "now works for OpenAI?"
+)
+
+
+def test_an_english_answer_is_english_even_when_it_falls_back(reader: TestClient) -> None:
+    """The model's own answer ("Aaron Chatterji [1].") may fail its checks: the sentence the
+    checks chose is then translated by the model and verified, not quoted in French."""
+    body = ask(reader, CHATTERJI)
+    assert not body["abstained"] and "Aaron Chatterji" in body["answer"], body
+    assert detect_language(re.sub(r"\[\d+\]", "", body["answer"])) == "en", body["answer"]
+    assert "original French" not in body["answer"]
+    assert "Conseil des conseillers économiques" in cited(body)
+
+
+def test_the_model_translates_a_fallback_s_sentence_and_the_checks_keep_it(
+    reader: TestClient,
+) -> None:
+    components = reader.app.state.components  # type: ignore[attr-defined]
+    generator = components.generator
+    retrieval = components.retriever.retrieve(CHATTERJI, 5)
+    evidence = [
+        s
+        for s in generator.extractive.answering_sentences(CHATTERJI, retrieval)
+        if "Chatterji" in s.sentence.text
+    ]
+    fallback = generator.extractive.compose(evidence[:1], "en", retrieval, fallback=True)
+    with generator.queue.turn():
+        translated = generator.translated(fallback, CHATTERJI)
+    assert translated is not None, "the translation did not pass the checks"
+    assert translated.text.startswith("According to the articles: Aaron Chatterji")
+    assert re.search(r"Council of Economic Advis[eo]rs", translated.text), translated.text
+    assert translated.citations == fallback.citations

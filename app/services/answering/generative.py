@@ -228,12 +228,12 @@ class GenerativeGenerator:
             notice=NOTHING_SUPPORTED,
             unsupported=checked.unsupported,
         )
-        translated = self._translated(fallback, question)
+        translated = self.translated(fallback, question)
         clock.mark("translate")
         clock.log()
         yield translated or fallback
 
-    def _translated(self, answer: Answer, question: str) -> Answer | None:
+    def translated(self, answer: Answer, question: str) -> Answer | None:
         """An extractive answer to an English question with its French sentences translated
         by the model, each translation verified against its sentence (numbers, names, meaning,
         the model's own check; a name may come from the question, which the translator does
@@ -253,6 +253,8 @@ class GenerativeGenerator:
             messages, fixed = translator_messages(source)
             written = "".join(self.chat.stream(messages, fixed, _TRANSLATION_TOKENS))
             translation = " ".join(written.strip().split("\n")[0].split()).lstrip("-–•* ")
+            if detect_language(translation) != "en":
+                return None  # the sentence echoed, or half translated
             shown = Evidence([citation.sentence], [citation.chunk])
             checked = verify(
                 f"{translation} [1]", shown, self.embedder.embed, self._check, names_from=question
