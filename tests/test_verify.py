@@ -207,8 +207,13 @@ def test_a_translation_may_translate_names_and_may_not_add_one(
     embedder: Embedder, translation: str, kept: bool
 ) -> None:
     assert judge(translation, [SOURCE], embedder.embed, translated_names=True).supported is kept
-    # A sentence the model wrote, not a translation of one sentence: names must be found.
-    assert not judge(translation, [SOURCE], embedder.embed).supported
+    # An English claim over a French sentence is judged so without being told.
+    assert judge(translation, [SOURCE], embedder.embed).supported is kept
+
+
+def test_a_claim_in_the_cited_text_s_language_must_find_its_names(embedder: Embedder) -> None:
+    claim = "Aaron Chatterji, ancien économiste senior dans le Conseil de la Banque de France."
+    assert not judge(claim, [SOURCE], embedder.embed).supported
 
 
 def test_a_name_of_the_question_counts_for_a_translation(

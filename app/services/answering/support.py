@@ -5,12 +5,14 @@ evaluation judges every answer the service gives.
 
 An answer is cut into claims: a sentence, or a quotation followed by its markers; the markers
 inside or right after a claim are the citations that vouch for it. Where a claim quotes
-("« ... »", "“ ... ”"), the quotation is the claim and the words around it are attribution. A
+("« ... »", "“ ... ”") and the quotation is most of it, the quotation is the claim and the
+words around it are attribution, as is the answer's lead-in ("According to the articles:"). A
 claim is supported by a cited text when
 
 - every number of the claim is in the cited text (a wrong figure is the commonest invention),
 - every name of the claim (a capitalised word inside a sentence) is in the cited text or the
-  passage it was cited from, and
+  passage it was cited from (in a claim in the other language, or translated from it, it may
+  be the translation of the cited text's words), and
 - its key terms are there (lexical coverage) or it says the same thing in other words, in either
   language (cosine similarity with the multilingual embedder).
 """
@@ -20,10 +22,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from app.services.language import detect_language
 from app.services.tokens import fold, tokenize
+from prompts import load_prompt
 
 MARKERS = re.compile(r"\s*\[(\d+)\]")
 _QUOTED = re.compile(r"«\s*(.+?)\s*»|“(.+?)”|\"(.+?)\"", re.DOTALL)
@@ -90,9 +95,29 @@ def _tidy(text: str) -> str:
     return re.sub(r"\s+([.!?…,;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
 
 
+# A quotation is the claim when it is most of the sentence (« the article's sentence » [1]);
+# a word or two quoted inside a sentence of one's own ('models called "open"') is not.
+QUOTE_SHARE = 0.5
+
+
+@lru_cache(maxsize=1)
+def _lead_ins() -> tuple[str, ...]:
+    """How the service's answers open ("D’après les articles :", "According to the
+    articles:"): attribution, like the words around a quotation, not a claim."""
+    found = [load_prompt("extractive", lang)["lead_in"] for lang in ("fr", "en")]
+    found.append(load_prompt("translate", "en")["lead_in"])
+    return tuple(sorted({_tidy(lead_in) for lead_in in found}, key=len, reverse=True))
+
+
 def _claim_text(text: str) -> str:
+    for lead_in in _lead_ins():
+        if text.startswith(lead_in):
+            text = text[len(lead_in) :].strip()
+            break
     quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
-    return " ".join(quoted) if quoted else text.strip(" :")
+    if quoted and sum(map(len, quoted)) >= QUOTE_SHARE * len(text):
+        return " ".join(quoted)
+    return text.strip(" :")
 
 
 # Numbers written as words, in either language, read as digits: "un million de dollars"
@@ -183,14 +208,15 @@ def judge(
     funiculaire a coûté 19 millions" supports "the Corvenne funicular's renovation cost 19
     million" in an article on Corvenne); numbers and meaning must be in the cited texts.
 
-    With `translated_names` (a claim that translates its one cited sentence), a name not found
-    may be the translation of a run of words of the cited text (NAME_TRANSLATION_MIN).
+    A name not found may be the translation of a run of words of the cited text
+    (NAME_TRANSLATION_MIN) when the claim is in another language than the cited text, or with
+    `translated_names` (a claim that translates its one cited sentence).
     """
     evidence = " ".join(cited)
     numbers_ok = _numbers(claim) <= _numbers(evidence)
     folded = fold(" ".join([evidence, *context]))
     missing = [name for name in _names(claim) if not _named_in(name, folded)]
-    if missing and translated_names:
+    if missing and (translated_names or detect_language(claim) != detect_language(evidence)):
         missing = _untranslated(missing, evidence, embed)
     names_ok = not missing
     terms = set(tokenize(claim))
