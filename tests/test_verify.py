@@ -201,6 +201,8 @@ SOURCE = "Aaron Chatterji, ancien économiste senior dans le Conseil des conseil
             "Aaron Chatterji, former senior economist in Germany's Council of Economic Advisors.",
             False,
         ),
+        # A word added to a translated name does not pass with it.
+        ("Aaron Chatterji, economist on the German Council of Economic Advisors.", False),
     ],
 )
 def test_a_translation_may_translate_names_and_may_not_add_one(
@@ -209,6 +211,26 @@ def test_a_translation_may_translate_names_and_may_not_add_one(
     assert judge(translation, [SOURCE], embedder.embed, translated_names=True).supported is kept
     # An English claim over a French sentence is judged so without being told.
     assert judge(translation, [SOURCE], embedder.embed).supported is kept
+
+
+LEHANE = "Chris Lehane, ancien avocat de la Maison-Blanche sous Bill Clinton."
+
+
+@pytest.mark.parametrize(
+    ("claim", "kept"),
+    [
+        ("Chris Lehane, formerly a lawyer at the White House under Bill Clinton.", True),
+        ("Chris Lehane, formerly a lawyer at the Pentagon under Bill Clinton.", False),
+        ("Chris Lehane, formerly a lawyer at the Bank of England under Bill Clinton.", False),
+        ("Chris Lehane, formerly a lawyer at the Black House under Bill Clinton.", False),
+    ],
+)
+def test_a_name_of_several_words_is_translated_as_one(
+    embedder: Embedder, claim: str, kept: bool
+) -> None:
+    """ "White House" for "Maison-Blanche": neither "White" nor "House" alone translates a
+    word of the sentence, the two together do."""
+    assert judge(claim, [LEHANE], embedder.embed).supported is kept
 
 
 def test_a_claim_in_the_cited_text_s_language_must_find_its_names(embedder: Embedder) -> None:

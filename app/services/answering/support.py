@@ -37,14 +37,20 @@ _NAME = re.compile(r"(?<=[^.!?:«“\"\s]\s)([A-ZÀ-ÖØ-Þ][\w’'-]+)")
 
 COVERAGE_MIN = 0.6
 SIMILARITY_MIN = 0.55  # cosine with USE v3: a paraphrase or translation sits above, a topic below
-# A name translated (`judge(..., translated_names=True)`): the cosine (USE v3) of the name and
-# the closest run of one to three words of the cited text. Measured: translations 0.67-0.97
-# ("Council of Economic Advisors" / "Conseil des conseillers économiques" 0.88, "Advisors" /
-# "conseillers" 0.77, "Germany" / "Allemagne" 0.96, "White House" / "Maison-Blanche" 0.67);
-# other names of the same kind 0.22-0.60 ("Germany" / "France" 0.59, "Ukraine" / "Russie"
-# 0.60, "Trump" / "Biden" 0.48).
+# A name translated: the cosine (USE v3) of the name, or of the run of capitalised words it
+# stands in ("White House"), and the closest run of one to four words of the cited text, hyphens
+# cut ("Maison Blanche"). Measured: translations 0.77-0.97 ("White House" / "Maison Blanche"
+# 0.81, "Council of Economic Advisors" / "Conseil des conseillers économiques" 0.88, "Advisors"
+# / "conseillers" 0.77, "Supreme Court" / "Cour suprême" 0.86, "Germany" / "Allemagne" 0.96);
+# other names of the same kind 0.22-0.69 ("Bank of England" / "Banque de France" 0.69,
+# "European Commission" / "Conseil européen" 0.65, "Germany" / "France" 0.59, "Trump" /
+# "Biden" 0.48, "White House" / "Pentagone" 0.33).
 NAME_TRANSLATION_MIN = 0.7
-_WORDS = re.compile(r"[\w’'-]+")
+WORD_IN_RUN_MIN = 0.5  # "White" / "Blanche" 0.64; "German" / "économiques" far less
+_WORDS = re.compile(r"[\w’']+")
+_NAME_RUN = re.compile(
+    r"[A-ZÀ-ÖØ-Þ][\w’'-]*(?:\s+(?:(?:of|the|de|du|des|la|le)\s+)?[A-ZÀ-ÖØ-Þ][\w’'-]*)*"
+)
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -172,17 +178,38 @@ def _named_in(name: str, folded: str) -> bool:
     return len(name) > _COGNATE_PREFIX and re.search(rf"\b{re.escape(prefix)}", folded) is not None
 
 
-def _untranslated(names: list[str], evidence: str, embed: Embed) -> list[str]:
-    """The names that translate no run of one to three words of the evidence."""
+def _untranslated(names: list[str], claim: str, evidence: str, embed: Embed) -> list[str]:
+    """The names (folded) of which neither the word as written in the claim nor the run of
+    capitalised words it stands in translates a run of one to four words of the evidence."""
+    written: dict[str, set[str]] = {name: set() for name in names}
+    for run in _NAME_RUN.findall(claim):
+        for word in run.split():
+            key = fold(re.sub(r"['’]s$", "", word))
+            if key in written:
+                written[key] |= {re.sub(r"['’]s$", "", word), re.sub(r"['’]s\b", "", run)}
     words = _WORDS.findall(evidence)
     runs = list(
-        dict.fromkeys(" ".join(words[i : i + n]) for n in (1, 2, 3) for i in range(len(words)))
+        dict.fromkeys(" ".join(words[i : i + n]) for n in (1, 2, 3, 4) for i in range(len(words)))
     )
-    if not runs:
+    forms = sorted({form for found in written.values() for form in found})
+    if not runs or not forms:
         return names
-    vectors = embed([*names, *runs])
-    best = (vectors[: len(names)] @ vectors[len(names) :].T).max(axis=1)
-    return [name for name, cosine in zip(names, best, strict=True) if cosine < NAME_TRANSLATION_MIN]
+    vectors = embed([*forms, *runs])
+    best = dict(
+        zip(forms, (vectors[: len(forms)] @ vectors[len(forms) :].T).max(axis=1), strict=True)
+    )
+    return [name for name in names if not _translates(written[name], best)]
+
+
+def _translates(forms: set[str], best: dict[str, float]) -> bool:
+    """Whether a name, by its forms (the word, and the run it stands in), translates: the word
+    itself, or its run with the word itself half as close (WORD_IN_RUN_MIN), so that a word
+    added to a translated run ("German Council of Economic Advisors") does not pass with it."""
+    words = [f for f in forms if " " not in f]
+    runs = [f for f in forms if " " in f]
+    own = max((best[f] for f in words), default=0.0)
+    run = max((best[f] for f in runs), default=0.0)
+    return own >= NAME_TRANSLATION_MIN or (run >= NAME_TRANSLATION_MIN and own >= WORD_IN_RUN_MIN)
 
 
 @dataclass(frozen=True)
@@ -217,7 +244,7 @@ def judge(
     folded = fold(" ".join([evidence, *context]))
     missing = [name for name in _names(claim) if not _named_in(name, folded)]
     if missing and (translated_names or detect_language(claim) != detect_language(evidence)):
-        missing = _untranslated(missing, evidence, embed)
+        missing = _untranslated(missing, claim, evidence, embed)
     names_ok = not missing
     terms = set(tokenize(claim))
     present = set(tokenize(evidence))
