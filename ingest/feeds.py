@@ -61,13 +61,11 @@ class Entry:
 
 @dataclass(frozen=True)
 class Fetched:
-    """A response read whole: its final URL, status, body and the charset its headers name."""
+    """A response read whole: its status, body and the charset its headers name."""
 
-    url: str
     status: int
     content: bytes
     charset: str | None
-    headers: httpx.Headers
 
 
 @dataclass
@@ -104,8 +102,8 @@ class PoliteFetcher:
         self._hosts: dict[str, _Host] = {}
         self._lock = threading.Lock()
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> Fetched:
-        """The response to a GET of `url` (a 304 too, for conditional requests).
+    def get(self, url: str) -> Fetched:
+        """The response to a GET of `url`.
 
         Raises FetchError when robots.txt disallows the URL, the server cannot be reached or
         answers an error status, or the body is over `max_bytes`."""
@@ -115,7 +113,7 @@ class PoliteFetcher:
         host = self._host(f"{parts.scheme}://{parts.netloc}")
         if host.robots is not None and not host.robots.can_fetch(self.user_agent, url):
             raise FetchError(f"{url}: disallowed by robots.txt")
-        return self._request(host, url, headers or {})
+        return self._request(host, url)
 
     def _host(self, origin: str) -> _Host:
         with self._lock:
@@ -125,7 +123,7 @@ class PoliteFetcher:
             known = self._hosts[origin] = _Host(None, self.host_delay)
         robots = urllib.robotparser.RobotFileParser()
         try:
-            response = self._request(known, f"{origin}/robots.txt", {}, check=False)
+            response = self._request(known, f"{origin}/robots.txt", check=False)
         except FetchError:
             return known  # no robots.txt to be had: everything allowed
         if response.status in (401, 403):
@@ -139,27 +137,19 @@ class PoliteFetcher:
         known.delay = max(self.host_delay, float(delay or 0))
         return known
 
-    def _request(
-        self, host: _Host, url: str, headers: dict[str, str], check: bool = True
-    ) -> Fetched:
+    def _request(self, host: _Host, url: str, check: bool = True) -> Fetched:
         with host.lock:  # one request at a time per host, spaced by its delay
             wait = host.last + host.delay - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             try:
-                with self._client.stream("GET", url, headers=headers) as response:
+                with self._client.stream("GET", url) as response:
                     body = bytearray()
                     for piece in response.iter_bytes():
                         body += piece
                         if len(body) > self.max_bytes:
                             raise FetchError(f"{url}: larger than {self.max_bytes} bytes")
-                    fetched = Fetched(
-                        str(response.url),
-                        response.status_code,
-                        bytes(body),
-                        response.charset_encoding,
-                        response.headers,
-                    )
+                    fetched = Fetched(response.status_code, bytes(body), response.charset_encoding)
             except httpx.HTTPError as exc:
                 raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
             finally:

@@ -193,11 +193,15 @@ def test_the_cli_ingests_a_feed_with_its_titles_links_and_dates(site: Site, tmp_
         assert by_site  # a feed's articles match their host
 
 
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """conftest's `store` then opens its Chroma with these settings."""
+    return feed_settings(tmp_path)
+
+
 def test_a_second_read_fetches_nothing_unchanged_and_replaces_what_changed(
-    site: Site, tmp_path: Path, embedder: Embedder
+    site: Site, settings: Settings, store: ChromaStore, embedder: Embedder
 ) -> None:
-    settings = feed_settings(tmp_path)
-    store = ChromaStore.from_settings(settings, embedder.fingerprint)
     first = ingest_feed(f"{site.url}/feed.xml", store, embedder, settings)
     assert len(first.added) == 2 and len(first.skipped) == 2
     before = site.hits.copy()
@@ -220,10 +224,8 @@ def test_a_second_read_fetches_nothing_unchanged_and_replaces_what_changed(
 
 
 def test_a_sitemap_without_stamps_is_fetched_again_and_found_unchanged(
-    site: Site, tmp_path: Path, embedder: Embedder
+    site: Site, settings: Settings, store: ChromaStore, embedder: Embedder
 ) -> None:
-    settings = feed_settings(tmp_path)
-    store = ChromaStore.from_settings(settings, embedder.fingerprint)
     first = ingest_feed(f"{site.url}/sitemap.xml", store, embedder, settings)
     assert len(first.added) == 2
     dates = {d.source.rsplit("/", 1)[1]: d.date for d in store.documents()}

@@ -42,13 +42,11 @@ class FeedPoller:
         store: ChromaStore,
         embedder: Embedder,
         retriever: HybridRetriever,
-        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self.retriever = retriever
-        self.retry_seconds = retry_seconds
         self.due = dict.fromkeys(settings.feeds, 0.0)  # feed -> when to poll it next (monotonic)
         self.failures = dict.fromkeys(settings.feeds, 0)
         self._lock_file: IO[bytes] | None = None
@@ -78,7 +76,7 @@ class FeedPoller:
             )
         except Exception as exc:  # one feed's failure, whatever it is, stops no other
             self.failures[url] += 1
-            delay = min(interval, self.retry_seconds * 2 ** (self.failures[url] - 1))
+            delay = min(interval, RETRY_SECONDS * 2 ** (self.failures[url] - 1))
             self.due[url] = time.monotonic() + delay
             message = exc.message if isinstance(exc, ServiceError) else str(exc)
             log.warning(

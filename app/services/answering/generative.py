@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import re
 import time
 from collections.abc import Iterator, Sequence
 
@@ -36,6 +35,7 @@ from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer
 from app.services.answering.model_queue import ModelQueue, QueueFull
+from app.services.answering.support import MARKERS
 from app.services.answering.verify import (
     BARE_ANSWER_WORDS,
     Evidence,
@@ -55,7 +55,6 @@ log = logging.getLogger("app.reader")
 NOTHING_SUPPORTED = "nothing the model wrote was supported by the passages"
 TRANSLATED = "; the sentences the checks chose are translated"
 _TRANSLATION_TOKENS = 160  # a long French sentence runs to about 90 tokens in English
-_MARKERS = re.compile(r"\[\d+\]")
 _REWRITE_MAX_RATIO = 4
 _REWRITE_TOKENS = 60
 # After a failure the model is left alone this long, so that one request (a rewrite, then an
@@ -305,7 +304,7 @@ def quoted(checked: Verified, language: Language) -> str:
     English reader needs the translation, which only the model's words give.
     """
     if language != "fr":
-        if len(_MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
+        if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
             # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"
             return f"{load_prompt('translate', 'en')['lead_in']} {checked.text}"
         return checked.text
