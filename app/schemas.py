@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.services.filters import DocumentFilter
-from ingest.cleaning import canonical
+from vectorstore.tokens import canonical
 
 MAX_QUERY_CHARS = 1000
 MAX_TOP_K = 20

@@ -20,8 +20,9 @@ the article names ("Source : New York Times").
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+
+from vectorstore.tokens import canonical
 
 _I = re.IGNORECASE
 _APOS = "['’]"
@@ -105,21 +106,6 @@ class CleanDocument:
     date: str = ""
     sources: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
-
-
-# Characters typed for an apostrophe besides ' and ’: the modifier letter (which regular
-# expressions take for a letter, gluing "lʼusine" into one word), the prime, the acute accent
-# and the full-width one. Each becomes ’.
-_APOSTROPHES = str.maketrans(dict.fromkeys("\u02bc\u2032\u00b4\uff07", "\u2019"))
-
-
-def canonical(text: str) -> str:
-    """Text as the service compares it: NFC, and every apostrophe ' or ’.
-
-    Documents, their names and questions all pass through it, so "Été" typed with a combining
-    accent, or "lʼusine" with a modifier letter, finds what "Été" and "l’usine" find.
-    """
-    return unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
 
 
 def normalise(text: str) -> str:

@@ -21,10 +21,11 @@ import numpy as np
 from app.services.language import detect_language
 from config import Settings
 from ingest.chunking import chunk_document
-from ingest.cleaning import canonical, clean
+from ingest.cleaning import clean
 from ingest.readers import RawDocument, UnreadableFile, discover, read_document
 from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 from vectorstore.store import NewVersion
+from vectorstore.tokens import canonical
 
 # Bump when cleaning or chunking changes, so that stored documents are re-ingested.
 PIPELINE_VERSION = "8"

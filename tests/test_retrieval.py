@@ -5,8 +5,8 @@ import numpy as np
 from app.services.bm25 import BM25Index
 from app.services.language import detect_language
 from app.services.retriever import QueryVectors
-from app.services.tokens import tokenize
 from vectorstore import Embedder
+from vectorstore.tokens import tokenize
 
 
 def test_tokens_fold_accents_split_elisions_and_plurals() -> None:

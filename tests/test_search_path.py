@@ -16,7 +16,7 @@ from app.routers import search
 from app.schemas import SearchRequest
 from app.services import retriever as retriever_module
 from app.services.retriever import HybridRetriever
-from app.services.tokens import _WORD, ELISION, STOPWORDS, fold, stem, tokenize
+from vectorstore.tokens import _WORD, ELISION, STOPWORDS, fold, stem, tokenize
 
 QUERY = "Combien Elon Musk a-t-il proposé pour OpenAI ?"
 

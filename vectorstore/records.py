@@ -6,8 +6,13 @@ highlight exactly what a citation rests on.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
+import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
+
+from vectorstore.tokens import canonical
 
 _LIST_SEPARATOR = " | "
 
@@ -41,6 +46,34 @@ class DocumentMeta:
             "feed_stamp": self.feed_stamp,
         }
 
+    def publication_names(self) -> set[str]:
+        """Every name a question's `sources` filter may give for the publication of this
+        document, folded by `fold_name`: its site name, the sources it names, its source (file
+        name or URL), and the host of its source URL with and without "www."."""
+        names = {self.site, self.source, *self.sources}
+        host = urlsplit(self.source).hostname if "://" in self.source else None
+        if host:
+            names |= {host, host.removeprefix("www.")}
+        return {fold_name(n) for n in names if n}
+
+    def date_span(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last day the document's date covers (YYYY-MM-DD: one day; YYYY-MM:
+        the month; YYYY: the year); None when it has no date or not a valid one."""
+        try:
+            parts = [int(p) for p in self.date.split("-")]
+            if len(parts) == 3:
+                day = dt.date(*parts)
+                return day, day
+            if len(parts) == 2:
+                year, month = parts
+                last = calendar.monthrange(year, month)[1]
+                return dt.date(year, month, 1), dt.date(year, month, last)
+            if len(parts) == 1:
+                return dt.date(parts[0], 1, 1), dt.date(parts[0], 12, 31)
+        except ValueError:
+            return None
+        return None
+
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> DocumentMeta:
         return cls(
@@ -55,6 +88,11 @@ class DocumentMeta:
             tags=_listed(meta.get("tags")),
             feed_stamp=str(meta.get("feed_stamp") or ""),
         )
+
+
+def fold_name(name: str) -> str:
+    """A publication's name as filters compare it: canonical, trimmed, without case."""
+    return canonical(name).strip().casefold()
 
 
 def _listed(value: object) -> tuple[str, ...]:

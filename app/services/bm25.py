@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from app.services.tokens import tokenize
+from vectorstore.tokens import tokenize
 
 
 class BM25Index:

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from app.services.tokens import ELISION, STOPWORDS, fold_word, tokenize
 from vectorstore import Embedder
+from vectorstore.tokens import ELISION, STOPWORDS, fold_word, tokenize
 
 _WORD = re.compile(r"[^\W\d_]+")
 _BATCH = 512

@@ -15,10 +15,10 @@ from pathlib import PurePath
 
 from app.services.retriever import HybridRetriever
 from config import Settings
-from ingest.cleaning import canonical
 from ingest.pipeline import IngestReport, doc_id_for, ingest_document
 from ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile, parse_document
 from vectorstore import DocumentInfo, DocumentTooLarge, Embedder, UnsupportedDocument
+from vectorstore.tokens import canonical
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,11 @@ top k. Its parts are combined with AND; a part left out allows every document.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlsplit
 
-from ingest.cleaning import canonical
-from vectorstore.records import DocumentMeta
+from vectorstore.records import DocumentMeta, fold_name
+from vectorstore.tokens import canonical
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class DocumentFilter:
 
     date_from: date | None = None
     date_to: date | None = None
-    sources: frozenset[str] = frozenset()  # folded by `_fold`
+    sources: frozenset[str] = frozenset()  # folded by `fold_name`
     doc_ids: frozenset[str] = frozenset()
 
     @classmethod
@@ -46,7 +44,7 @@ class DocumentFilter:
         found = cls(
             date_from,
             date_to,
-            frozenset(_fold(s) for s in sources or ()),
+            frozenset(fold_name(s) for s in sources or ()),
             frozenset(canonical(d).replace("’", "'") for d in doc_ids or ()),
         )
         return None if found == cls() else found
@@ -55,45 +53,14 @@ class DocumentFilter:
         """Whether a document may be cited under this filter."""
         if self.doc_ids and doc.doc_id not in self.doc_ids:
             return False
-        if self.sources and not (self.sources & _names_of(doc)):
+        if self.sources and not (self.sources & doc.publication_names()):
             return False
         if self.date_from is None and self.date_to is None:
             return True
-        span = _span(doc.date)
+        span = doc.date_span()
         if span is None:
             return False
         first, last = span
         return (self.date_from is None or last >= self.date_from) and (
             self.date_to is None or first <= self.date_to
         )
-
-
-def _fold(name: str) -> str:
-    return canonical(name).strip().casefold()
-
-
-def _names_of(doc: DocumentMeta) -> set[str]:
-    """Every name a `sources` filter may give for the publication of a document."""
-    names = {doc.site, doc.source, *doc.sources}
-    host = urlsplit(doc.source).hostname if "://" in doc.source else None
-    if host:
-        names |= {host, host.removeprefix("www.")}
-    return {_fold(n) for n in names if n}
-
-
-def _span(iso: str) -> tuple[date, date] | None:
-    """The first and last day an ISO date (YYYY-MM-DD, YYYY-MM or YYYY) covers; None if it
-    is empty or not one."""
-    try:
-        parts = [int(p) for p in iso.split("-")]
-        if len(parts) == 3:
-            day = date(*parts)
-            return day, day
-        if len(parts) == 2:
-            year, month = parts
-            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-        if len(parts) == 1:
-            return date(parts[0], 1, 1), date(parts[0], 12, 31)
-    except ValueError:
-        return None
-    return None

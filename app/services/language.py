@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from app.services.tokens import STOPWORDS_EN, STOPWORDS_FR, fold
+from vectorstore.tokens import STOPWORDS_EN, STOPWORDS_FR, fold
 
 Language = Literal["fr", "en"]
 

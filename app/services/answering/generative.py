@@ -47,9 +47,9 @@ from app.services.answering.verify import (
 from app.services.followup import Turn, self_contained
 from app.services.language import Language, detect_language
 from app.services.retriever import Retrieval
-from app.services.tokens import fold, tokenize
 from prompts import load_examples, load_prompt
 from vectorstore import Embedder
+from vectorstore.tokens import fold, tokenize
 
 log = logging.getLogger("app.reader")
 NOTHING_SUPPORTED = "nothing the model wrote was supported by the passages"

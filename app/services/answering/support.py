@@ -27,8 +27,8 @@ from functools import lru_cache
 import numpy as np
 
 from app.services.language import detect_language
-from app.services.tokens import fold, tokenize
 from prompts import load_prompt
+from vectorstore.tokens import fold, tokenize
 
 MARKERS = re.compile(r"\s*\[(\d+)\]")
 _QUOTED = re.compile(r"«\s*(.+?)\s*»|“(.+?)”|\"(.+?)\"", re.DOTALL)

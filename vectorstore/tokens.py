@@ -11,6 +11,21 @@ import re
 import unicodedata
 from functools import lru_cache
 
+# Characters typed for an apostrophe besides ' and ’: the modifier letter (which regular
+# expressions take for a letter, gluing "lʼusine" into one word), the prime, the acute accent
+# and the full-width one. Each becomes ’.
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u02bc\u2032\u00b4\uff07", "\u2019"))
+
+
+def canonical(text: str) -> str:
+    """Text as the service compares it: NFC, and every apostrophe ' or ’.
+
+    Documents, their names and questions all pass through it, so "Été" typed with a combining
+    accent, or "lʼusine" with a modifier letter, finds what "Été" and "l’usine" find.
+    """
+    return unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
+
+
 # Elided articles and pronouns: "l'IA", "d’OpenAI", "qu'il".
 ELISION = re.compile(r"\b(?:l|d|qu|n|s|c|j|m|t|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
