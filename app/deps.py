@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from app.services.answering import Generator
 from app.services.answering.chat import ChatModel
 from app.services.documents import DocumentService
-from app.services.retriever import HybridRetriever
+from app.services.retriever import Retriever
 from config import Settings
 from vectorstore import ChromaStore, Embedder
 
@@ -22,7 +22,7 @@ class Components:
     settings: Settings
     embedder: Embedder
     store: ChromaStore
-    retriever: HybridRetriever
+    retriever: Retriever
     generator: Generator
     documents: DocumentService
     chat: ChatModel | None = None

@@ -24,9 +24,10 @@ from app.services.answering.chat import make_chat
 from app.services.answering.model_queue import ModelQueue
 from app.services.documents import DocumentService
 from app.services.feed_poller import FeedPoller
-from app.services.retriever import HybridRetriever
+from app.services.retriever import HybridRetriever, Retriever
+from app.services.store_retriever import StoreRetriever
 from config import Settings, get_settings
-from vectorstore import ChromaStore, ServiceError, make_embedder
+from vectorstore import ChromaStore, Embedder, ServiceError, make_embedder
 
 log = logging.getLogger("app")
 
@@ -38,8 +39,8 @@ def build_components(settings: Settings) -> Components:
     threadpool_limits(limits=1, user_api="blas")
     embedder = make_embedder(settings)
     store = ChromaStore.from_settings(settings, embedder.fingerprint)
-    retriever = HybridRetriever(store, embedder, settings)
-    extractive = ExtractiveGenerator(retriever, settings)
+    retriever = make_retriever(store, embedder, settings)
+    extractive = ExtractiveGenerator(settings)
     chat = make_chat(settings)
     generator: Generator = extractive
     if chat is not None:
@@ -49,18 +50,32 @@ def build_components(settings: Settings) -> Components:
         # fallback serve meanwhile, questions to the model wait their turn behind it.
         threading.Thread(target=reader.warm, name="model-warm-up", daemon=True).start()
         generator = reader
-    documents = DocumentService(retriever, embedder, settings)
+    documents = DocumentService(store, retriever, embedder, settings)
     return Components(settings, embedder, store, retriever, generator, documents, chat)
 
 
-async def _watch(retriever: HybridRetriever, every: float) -> None:
+def make_retriever(store: ChromaStore, embedder: Embedder, settings: Settings) -> Retriever:
+    """The retriever RETRIEVAL_MODE names; `auto` serves a corpus of up to MEMORY_MAX_CHUNKS
+    chunks from memory, a larger one from the store."""
+    mode = settings.retrieval_mode
+    if mode == "auto":
+        mode = "memory" if store.count() <= settings.memory_max_chunks else "store"
+    match mode:
+        case "memory":
+            return HybridRetriever(store, embedder, settings)
+        case "store":
+            return StoreRetriever(store, embedder, settings)
+    raise AssertionError(mode)
+
+
+async def _watch(retriever: Retriever, every: float) -> None:
     """Reload the snapshot when another process changed the store; survive the store's outages."""
     failing = False
     while True:
         await asyncio.sleep(every)
         try:
             if await run_in_threadpool(retriever.refresh_if_changed):
-                log.info("documents changed: %d chunks now", len(retriever.snapshot.chunks))
+                log.info("documents changed: %d chunks now", retriever.counts()[1])
             failing = False
         except ServiceError as exc:
             if not failing:
@@ -78,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         components = build_components(settings)
         log.info(
             "ready: %d chunks, embedder %s, backend %s",
-            len(components.retriever.snapshot.chunks),
+            components.retriever.counts()[1],
             components.embedder.fingerprint,
             components.generator.name,
         )

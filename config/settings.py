@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     chunk_size: int = Field(200, ge=32, le=2048)
     chunk_overlap: int = Field(40, ge=0)
 
+    # Retrieval: `memory` reads the corpus into each worker (fastest on a small corpus);
+    # `store` serves it from Chroma's vector index and a lexical index on disk, shared by the
+    # workers of a host, so that a worker's memory stays flat as the corpus grows; `auto`
+    # takes `memory` up to MEMORY_MAX_CHUNKS chunks, `store` past it.
+    retrieval_mode: Literal["auto", "memory", "store"] = "auto"
+    memory_max_chunks: int = Field(50_000, ge=0)
+    # The lexical index's folder (one SQLite file per collection). Default: in CHROMA_PATH for
+    # an embedded Chroma; data/lexical for a Chroma server (one index per host).
+    lexical_path: Path | None = None
+
     # Retrieval and answering.
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(1.0, ge=0)
@@ -119,6 +129,17 @@ class Settings(BaseSettings):
     # Origins of the pages allowed to embed the widget and call the API from a browser, e.g.
     # CORS_ORIGINS='["https://news.example"]'. The service's own pages need no entry.
     cors_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def lexical_file(self) -> Path:
+        """The lexical index of the collection, on this host."""
+        if self.lexical_path is not None:
+            folder = self.lexical_path
+        elif self.chroma_host:
+            folder = PROJECT_ROOT / "data" / "lexical" / f"{self.chroma_host}-{self.chroma_port}"
+        else:
+            folder = self.chroma_path
+        return folder / f"lexical-{self.collection}.sqlite"
 
     @model_validator(mode="after")
     def _check_invariants(self) -> Settings:

@@ -15,6 +15,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
 
 from vectorstore import Chunk, DocumentMeta, Sentence
+from vectorstore.records import chunk_id
 
 # A sentence ends at . ! ? … (with closing quotes) before a space and a capital, digit or quote,
 # or at a line break. Initials and common abbreviations do not end one.
@@ -131,7 +132,7 @@ def chunk_document(
     sentences: list[Sentence] = []
     for index, (start, end) in enumerate(_chunk_spans(text, chunk_size, chunk_overlap)):
         chunk = Chunk(
-            id=f"{doc.doc_id}:{doc.content_hash[:12]}:{index}",
+            id=chunk_id(doc.doc_id, doc.content_hash, index),
             doc=doc,
             text=text[start:end],
             start=start,

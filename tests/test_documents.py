@@ -103,7 +103,7 @@ def test_a_refresh_reads_only_the_documents_that_changed_and_ends_as_a_full_read
     store = ChromaStore.from_settings(settings, embedder.fingerprint)
     ingest_paths([ARTICLES], store, embedder, settings)
     retriever = HybridRetriever(store, embedder, settings)
-    documents = DocumentService(retriever, embedder, settings)
+    documents = DocumentService(store, retriever, embedder, settings)
     scans: list[object] = []
     scan = store._scan
     monkeypatch.setattr(store, "_scan", lambda c, where=None: scans.append(where) or scan(c, where))

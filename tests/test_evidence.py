@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 
 from app.services.answering.evidence import EvidenceCheck, QuestionProfile
-from app.services.bridge import VocabularyBridge, surface_words
+from app.services.bridge import VocabularyBridge
 from vectorstore import Embedder
+from vectorstore.tokens import surface_words
 
 
 @pytest.mark.parametrize(
@@ -85,7 +86,7 @@ def test_a_question_set_in_a_year_wants_that_year() -> None:
 
 
 def _check(question: str, passages: str, embedder: Embedder) -> EvidenceCheck:
-    bridge = VocabularyBridge([passages], embedder, 0.75, {})
+    bridge = VocabularyBridge.of_texts([passages], embedder, 0.75, {})
     words = surface_words(question)
     return EvidenceCheck(
         QuestionProfile.of(question),
@@ -113,7 +114,9 @@ def test_names_are_found_translated_and_missing_ones_are_named(embedder: Embedde
 
 
 def test_bridge_carries_english_words_to_the_corpus_vocabulary(embedder: Embedder) -> None:
-    bridge = VocabularyBridge(["Elon Musk a fait une offre de 97 milliards."], embedder, 0.75, {})
+    bridge = VocabularyBridge.of_texts(
+        ["Elon Musk a fait une offre de 97 milliards."], embedder, 0.75, {}
+    )
     foreign = bridge.foreign_words("How much did Musk offer?")
     assert foreign == ["offer"]
     expanded = bridge.expand("How much did Musk offer?", foreign, embedder.embed_query(foreign))

@@ -7,8 +7,8 @@ highlight exactly what a citation rests on.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,6 +131,17 @@ class Chunk:
             end=int(meta["end"]),
             index=int(meta.get("index", 0)),
         )
+
+
+def chunk_id(doc_id: str, content_hash: str, index: int) -> str:
+    """The id of a version's chunk: its document, its version's hash, its place in it."""
+    return f"{doc_id}:{content_hash[:12]}:{index}"
+
+
+def version_of(chunk_id: str) -> tuple[str, str]:
+    """(doc id, the first 12 characters of the version's hash) of a chunk id."""
+    doc_id, short_hash, _ = chunk_id.rsplit(":", 2)
+    return doc_id, short_hash
 
 
 @dataclass(frozen=True)

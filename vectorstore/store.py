@@ -40,7 +40,15 @@ from vectorstore.errors import (
     OutdatedStore,
     StoreUnavailable,
 )
-from vectorstore.records import Chunk, ChunkHit, DocumentInfo, DocumentMeta, Sentence
+from vectorstore.lexical import IndexedVersion, LexicalIndex
+from vectorstore.records import (
+    Chunk,
+    ChunkHit,
+    DocumentInfo,
+    DocumentMeta,
+    Sentence,
+    chunk_id,
+)
 
 _WRITE_BATCH = 1_000
 # A Chroma server refuses a request over 40 MB: a write stays under this many bytes (estimated
@@ -62,6 +70,13 @@ _VECTORS = "sentence_vectors"
 _PACKED = np.dtype("<f4")
 # Written by ingesters before sentences moved into their chunks' records.
 _LEGACY_SENTENCES = "-sentences"
+# The chunks' HNSW index, fixed when the collection is created. Chroma's default ef_search
+# (100) lost recall at a million vectors; these keep dense recall@50 against exact search
+# at or above 0.95 there (`python -m bench.archive`).
+HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
+# A manifest entry is synced into a host's lexical index if written this many seconds before
+# the last one it synced, or later: room for clocks that differ between hosts.
+_SYNC_MARGIN = 300.0
 
 
 @contextmanager
@@ -232,12 +247,20 @@ class _Collections:
 
 
 class ChromaStore:
-    """Chunks and sentences of the corpus, with their vectors, in Chroma."""
+    """Chunks and sentences of the corpus, with their vectors, in Chroma; and a lexical index
+    of the chunks on this host's disk, written with them (see `vectorstore.lexical`)."""
 
-    def __init__(self, client: Any, name: str, embedder_fingerprint: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        name: str,
+        embedder_fingerprint: str,
+        lexical: LexicalIndex | None = None,
+    ) -> None:
         self._client = client
         self.name = name
         self.embedder_fingerprint = embedder_fingerprint
+        self.lexical = lexical
         # The sentences the last `live_chunks` read with their chunks, for `live_sentences`.
         self._sentences_read: dict[str, tuple[list[Sentence], np.ndarray]] = {}
         with _unavailable_as_503("open collections"):
@@ -250,12 +273,20 @@ class ChromaStore:
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder_fingerprint: str) -> ChromaStore:
-        return cls(open_client(settings), settings.collection, embedder_fingerprint)
+        """The store the settings name, with this host's lexical index of it."""
+        store = cls(
+            open_client(settings),
+            settings.collection,
+            embedder_fingerprint,
+            LexicalIndex(settings.lexical_file),
+        )
+        store.adopt_lexical()
+        return store
 
     def _open(self, name: str) -> Any:
         collection = self._client.get_or_create_collection(
             name,
-            configuration={"hnsw": {"space": "cosine"}},
+            configuration={"hnsw": HNSW},
             metadata={"embedder": self.embedder_fingerprint},
             embedding_function=None,
         )
@@ -313,6 +344,8 @@ class ChromaStore:
             raise ValueError("one version per document in a batch")
         with _unavailable_as_503("write"):
             self._add_chunks(versions)
+            if self.lexical is not None:
+                self.lexical.add(IndexedVersion(v.doc, v.chunks) for v in versions)
             now = time.time()
             live = [
                 {
@@ -352,6 +385,8 @@ class ChromaStore:
 
     def _delete_stale(self, live: dict[str, str]) -> None:
         self._cols.chunks.delete(where=_stale(live))
+        if self.lexical is not None:
+            self.lexical.remove_stale(live)
 
     def _add_chunks(self, versions: Sequence[NewVersion]) -> None:
         """Upsert the versions' chunks, each with its sentences, in writes of bounded size."""
@@ -387,6 +422,8 @@ class ChromaStore:
             self._cols.manifest.delete(ids=[doc_id])
             self._bump_generation()
             self._cols.chunks.delete(where={"doc_id": doc_id})
+        if self.lexical is not None:
+            self.lexical.remove([doc_id])
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -418,6 +455,133 @@ class ChromaStore:
         kept = [i for i, meta in enumerate(got["metadatas"][0]) if meta is not None]
         return {key: [got[key][0][i] for i in kept] for key in ("ids", "distances", *include)}
 
+    def nearest_ids(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ids of the n chunk records nearest to a query vector by Chroma's HNSW index,
+        with their cosine, best first; only records matching `where` (a Chroma metadata
+        filter) if given. Records of versions no longer live may be among them."""
+        with _unavailable_as_503("query"):
+            got = _reading(
+                lambda: self._cols.chunks.query(
+                    query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+                )
+            )
+        return [
+            (str(rid), 1.0 - float(distance))
+            for rid, distance in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
+    def live_of(self, doc_ids: Sequence[str]) -> dict[str, LiveVersion]:
+        """The live versions of these documents (those that have one), by doc_id."""
+        if not doc_ids:
+            return {}
+        return {entry.info.doc_id: entry for entry in self._manifest(list(doc_ids))}
+
+    def chunk_records(
+        self, ids: Sequence[str]
+    ) -> dict[str, tuple[Chunk, np.ndarray, list[Sentence], np.ndarray]]:
+        """These chunks by id, each with its vector and its sentences with theirs (float32
+        rows); an id no record has is left out."""
+        if not ids:
+            return {}
+        with _unavailable_as_503("get"):
+            got = _reading(
+                lambda: self._cols.chunks.get(
+                    ids=list(ids), include=["documents", "metadatas", "embeddings"]
+                )
+            )
+        found = {}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        for rid, text, meta, vector in zip(
+            got["ids"], got["documents"], got["metadatas"], vectors, strict=True
+        ):
+            chunk = Chunk.from_record(rid, text, meta)
+            found[rid] = (chunk, vector, *_unpack(chunk, meta, len(vector)))
+        return found
+
+    def chunk_texts(self, ids: Sequence[str]) -> list[str]:
+        """The texts of these chunks (those found), in no set order."""
+        with _unavailable_as_503("get"):
+            got = _reading(lambda: self._cols.chunks.get(ids=list(ids), include=["documents"]))
+        return [str(text) for text in got["documents"]]
+
+    # -- the lexical index ---------------------------------------------------------------------
+
+    def adopt_lexical(self) -> None:
+        """Make sure the lexical index is of this collection: an index built for another
+        (a collection dropped and made again, another server) is emptied, to be rebuilt."""
+        if self.lexical is None:
+            return
+        collection = f"{self._cols.chunks.id}"
+        if self.lexical.get_meta("collection") != collection:
+            self.lexical.clear()
+            self.lexical.set_meta("collection", collection)
+
+    def sync_lexical(self, full: bool = False) -> int:
+        """Bring the lexical index up to date with the manifest; the number of versions it
+        indexed.
+
+        Incremental by default: the manifest entries written since the last sync (minus a
+        margin for clocks), which is what another host's ingester or upload wrote. `full`
+        (and the first sync of an index) compares every entry, indexes what is missing and
+        removes what is no longer live: a rebuild from Chroma, which stays the source of
+        truth."""
+        if self.lexical is None:
+            return 0
+        since = self.lexical.get_meta("synced_until")
+        full = full or since is None
+        with _unavailable_as_503("get"):
+            if full:
+                got = self._cols.manifest.get(include=["metadatas"])
+            else:
+                after = float(since or 0) - _SYNC_MARGIN
+                got = self._cols.manifest.get(
+                    where={"ingested_at": {"$gte": after}}, include=["metadatas"]
+                )
+        entries = [
+            (LiveVersion(DocumentInfo.from_manifest(meta), str(meta["content_hash"]), -1), meta)
+            for rid, meta in zip(got["ids"], got["metadatas"], strict=True)
+            if rid != _GENERATION
+        ]
+        missing = [
+            entry
+            for entry, _ in entries
+            if not self.lexical.has_version(entry.info.doc_id, entry.content_hash)
+        ]
+        for i in range(0, len(missing), _WRITE_BATCH // 10):
+            self.lexical.add(self._indexed(missing[i : i + _WRITE_BATCH // 10]))
+        if full:
+            live = {entry.info.doc_id: entry.content_hash for entry, _ in entries}
+            self.lexical.remove([d for d in self.lexical.versions() if d not in live])
+            self.lexical.remove_stale(live)
+        newest = max((float(meta.get("ingested_at", 0)) for _, meta in entries), default=0.0)
+        self.lexical.set_meta("synced_until", str(max(newest, float(since or 0))))
+        return len(missing)
+
+    def _indexed(self, entries: Sequence[LiveVersion]) -> list[IndexedVersion]:
+        """These live versions as the lexical index takes them, their chunks read from
+        Chroma by id (a version's chunk ids follow from its hash and chunk count)."""
+        ids_of = [
+            [chunk_id(e.info.doc_id, e.content_hash, i) for i in range(e.info.chunks)]
+            for e in entries
+        ]
+        ids = [c for mine in ids_of for c in mine]
+        found: dict[str, Chunk] = {}
+        for i in range(0, len(ids), _READ_PAGE):
+            with _unavailable_as_503("get"):
+                got = _reading(
+                    partial(
+                        self._cols.chunks.get,
+                        ids=ids[i : i + _READ_PAGE],
+                        include=["documents", "metadatas"],
+                    )
+                )
+            for rid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found[rid] = Chunk.from_record(rid, text, meta)
+        versions = [[found[c] for c in mine if c in found] for mine in ids_of]
+        return [IndexedVersion(chunks[0].doc, chunks) for chunks in versions if chunks]
+
     def generation(self) -> str:
         """A value that changes whenever a document is added, replaced or removed."""
         with _unavailable_as_503("get"):
@@ -432,9 +596,9 @@ class ChromaStore:
         """doc_id -> content hash of its live version, for every document."""
         return {doc_id: entry.content_hash for doc_id, entry in self.manifest().items()}
 
-    def _manifest(self, doc_id: str | None = None) -> list[LiveVersion]:
+    def _manifest(self, doc_ids: list[str] | None = None) -> list[LiveVersion]:
         with _unavailable_as_503("get"):
-            got = self._cols.manifest.get(ids=[doc_id] if doc_id else None, include=["metadatas"])
+            got = self._cols.manifest.get(ids=doc_ids, include=["metadatas"])
         return [
             LiveVersion(
                 DocumentInfo.from_manifest(meta),
@@ -535,10 +699,16 @@ class ChromaStore:
 
     def document(self, doc_id: str) -> DocumentInfo:
         """One document's entry; DocumentNotFound if it is not indexed."""
-        found = self._manifest(doc_id)
+        found = self._manifest([doc_id])
         if not found:
             raise DocumentNotFound(f"no document with doc_id {doc_id!r}")
         return found[0].info
+
+    def document_count(self) -> int:
+        """How many documents have a live version."""
+        with _unavailable_as_503("count"):
+            records = int(self._cols.manifest.count())
+        return records - 1 if records else 0  # the generation record is not a document
 
     def count(self) -> int:
         with _unavailable_as_503("count"):

@@ -95,3 +95,12 @@ def tokenize(text: str) -> list[str]:
 def _piece_tokens(piece: str) -> tuple[str, ...]:
     words = _WORD.findall(fold(piece))
     return tuple(stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit()))
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def surface_words(text: str) -> list[str]:
+    """Lower-cased words of three letters or more, elisions and stop words left out."""
+    words = _LETTERS.findall(ELISION.sub(" ", text.lower()))
+    return [w for w in words if len(w) > 2 and fold_word(w) not in STOPWORDS]

@@ -16,11 +16,11 @@ router = APIRouter(tags=["service"])
 def health(components: ComponentsDep) -> HealthResponse:
     """200 when the service can answer; 503 when the vector store cannot be reached."""
     components.store.generation()  # a round trip: 503 when the store cannot be reached
-    snapshot = components.retriever.snapshot
+    documents, chunks = components.retriever.counts()
     return HealthResponse(
         status="ready",
-        documents=snapshot.documents,
-        chunks=len(snapshot.chunks),
+        documents=documents,
+        chunks=chunks,
         embedder=components.embedder.fingerprint,
         backend=components.generator.name,
     )

@@ -9,55 +9,64 @@ is dictionary induction from a cross-lingual embedding, with the corpus as the d
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from vectorstore import Embedder
-from vectorstore.tokens import ELISION, STOPWORDS, fold_word, tokenize
+from vectorstore.lexical import VOCABULARY_SIZE
+from vectorstore.tokens import surface_words, tokenize
 
-_WORD = re.compile(r"[^\W\d_]+")
 _BATCH = 512
 _NEAREST_REMEMBERED = 100_000
-MAX_VOCABULARY = 20_000
-
-
-def surface_words(text: str) -> list[str]:
-    """Lower-cased words of three letters or more, elisions and stop words left out."""
-    words = _WORD.findall(ELISION.sub(" ", text.lower()))
-    return [w for w in words if len(w) > 2 and fold_word(w) not in STOPWORDS]
 
 
 class VocabularyBridge:
-    """The corpus vocabulary with a vector per word, and the lookup of foreign query words."""
+    """The corpus vocabulary with a vector per word, and the lookup of foreign query words.
+
+    `words` are the corpus words a foreign word may be carried to, each with its vector in
+    `vectors` (which may hold more: words seen before a refresh); `is_known(terms)` says
+    whether the corpus uses every one of a word's terms. `of_texts` builds one from texts."""
 
     def __init__(
         self,
+        words: list[str],
+        vectors: dict[str, np.ndarray],
+        is_known: Callable[[set[str]], bool],
+        threshold: float,
+        dimension: int,
+    ) -> None:
+        self.threshold = threshold
+        self._words = words
+        self._cache = vectors
+        self._is_known = is_known
+        self._nearest: dict[str, str] = {}
+        self._foreign: dict[str, bool] = {}
+        self._matrix = (
+            np.stack([vectors[w] for w in words])
+            if words
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+
+    @classmethod
+    def of_texts(
+        cls,
         texts: Iterable[str],
         embedder: Embedder,
         threshold: float,
         cache: dict[str, np.ndarray],
-    ) -> None:
-        self.threshold = threshold
+    ) -> VocabularyBridge:
+        """The bridge of a corpus in memory: its `VOCABULARY_SIZE` most frequent words,
+        embedded (those not in `cache` yet, which keeps them)."""
         counts = Counter(w for text in texts for w in surface_words(text))
-        self._terms = {t for w in counts for t in tokenize(w)}
-        # The most frequent words carry the corpus; past a point, embedding and scanning the
-        # rare ones (identifiers, typos, one-off names) costs more than it brings.
-        self._words = sorted(w for w, _ in counts.most_common(MAX_VOCABULARY))
-        missing = [w for w in self._words if w not in cache]
+        terms = {t for w in counts for t in tokenize(w)}
+        words = sorted(w for w, _ in counts.most_common(VOCABULARY_SIZE))
+        missing = [w for w in words if w not in cache]
         for i in range(0, len(missing), _BATCH):
             batch = missing[i : i + _BATCH]
             cache.update(zip(batch, embedder.embed_query(batch), strict=True))
-        self._cache = cache
-        self._nearest: dict[str, str] = {}
-        self._foreign: dict[str, bool] = {}
-        self._matrix = (
-            np.stack([cache[w] for w in self._words])
-            if self._words
-            else np.zeros((0, embedder.dimension), dtype=np.float32)
-        )
+        return cls(words, cache, terms.issuperset, threshold, embedder.dimension)
 
     @property
     def vocabulary(self) -> dict[str, np.ndarray]:
@@ -77,7 +86,7 @@ class VocabularyBridge:
         of all its words."""
         foreign = self._foreign.get(word)
         if foreign is None:
-            foreign = not set(tokenize(word)) <= self._terms
+            foreign = not self._is_known(set(tokenize(word)))
             if len(self._foreign) < _NEAREST_REMEMBERED:
                 self._foreign[word] = foreign
         return foreign

@@ -13,11 +13,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from app.services.retriever import HybridRetriever
+from app.services.retriever import Retriever
 from config import Settings
 from ingest.pipeline import IngestReport, doc_id_for, ingest_document
 from ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile, parse_document
-from vectorstore import DocumentInfo, DocumentTooLarge, Embedder, UnsupportedDocument
+from vectorstore import ChromaStore, DocumentInfo, DocumentTooLarge, Embedder, UnsupportedDocument
 from vectorstore.tokens import canonical
 
 
@@ -35,9 +35,11 @@ def safe_name(filename: str | None) -> str:
 
 
 class DocumentService:
-    def __init__(self, retriever: HybridRetriever, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self, store: ChromaStore, retriever: Retriever, embedder: Embedder, settings: Settings
+    ) -> None:
         self.retriever = retriever
-        self.store = retriever.store
+        self.store = store
         self.embedder = embedder
         self.settings = settings
         self._writing = threading.Lock()

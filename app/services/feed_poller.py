@@ -23,7 +23,7 @@ from typing import IO
 
 from starlette.concurrency import run_in_threadpool
 
-from app.services.retriever import HybridRetriever
+from app.services.retriever import Retriever
 from config import Settings
 from ingest.feeds import FetchError, PoliteFetcher, fetcher_for, ingest_feed
 from vectorstore import ChromaStore, Embedder, ServiceError
@@ -41,7 +41,7 @@ class FeedPoller:
         settings: Settings,
         store: ChromaStore,
         embedder: Embedder,
-        retriever: HybridRetriever,
+        retriever: Retriever,
     ) -> None:
         self.settings = settings
         self.store = store

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from vectorstore.lexical import AllowedDocuments
 from vectorstore.records import DocumentMeta, fold_name
 from vectorstore.tokens import canonical
 
@@ -64,3 +65,30 @@ class DocumentFilter:
         return (self.date_from is None or last >= self.date_from) and (
             self.date_to is None or first <= self.date_to
         )
+
+    def condition(self) -> AllowedDocuments:
+        """This filter as an SQL condition on the lexical index's `documents d`, with the
+        same meaning as `allows` (a document without a date fails a date bound: its days are
+        NULL)."""
+        parts: list[str] = []
+        values: list[str] = []
+        if self.doc_ids:
+            parts.append(f"d.doc_id IN ({_marks(self.doc_ids)})")
+            values += sorted(self.doc_ids)
+        if self.sources:
+            parts.append(
+                "EXISTS (SELECT 1 FROM publications p WHERE p.doc_id = d.doc_id"
+                f" AND p.content_hash = d.content_hash AND p.name IN ({_marks(self.sources)}))"
+            )
+            values += sorted(self.sources)
+        if self.date_from is not None:
+            parts.append("d.last_day >= ?")
+            values.append(self.date_from.isoformat())
+        if self.date_to is not None:
+            parts.append("d.first_day <= ?")
+            values.append(self.date_to.isoformat())
+        return AllowedDocuments(" AND ".join(parts) or "1", tuple(values))
+
+
+def _marks(values: frozenset[str]) -> str:
+    return ", ".join("?" * len(values))

@@ -19,18 +19,19 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from app.services.batching import BatchingEncoder
 from app.services.bm25 import BM25Index
-from app.services.bridge import VocabularyBridge, surface_words
+from app.services.bridge import VocabularyBridge
 from app.services.filters import DocumentFilter
 from config import Settings
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder, Sentence
 from vectorstore.errors import StoreUnavailable
 from vectorstore.store import LiveVersion
+from vectorstore.tokens import surface_words
 
 _SNAPSHOT_ATTEMPTS = 3
 T = TypeVar("T")
@@ -70,7 +71,7 @@ class Snapshot:
     ) -> np.ndarray:
         """Indices of the n chunks nearest to a vector, best first (exact cosine); only
         those where the boolean mask `allowed` is True, if given."""
-        return _top(self.chunk_vectors, vector, n, allowed)
+        return top_rows(self.chunk_vectors, vector, n, allowed)
 
     def allowed_chunks(self, document_filter: DocumentFilter | None) -> np.ndarray | None:
         """A boolean mask over `chunks`: True for the chunks of the documents the filter
@@ -101,8 +102,13 @@ class Snapshot:
         ends = np.cumsum(counts)
         within = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - counts, counts)
         rows = self.chunk_rows[np.repeat(starts, counts) + within]
-        best = rows[_top(self.sentence_vectors[rows], vector, n)]
+        best = rows[top_rows(self.sentence_vectors[rows], vector, n)]
         return list(dict.fromkeys(self.sentence_chunk[best].tolist()))
+
+    def document_texts(self, doc_ids: set[str]) -> list[str]:
+        """The texts of every chunk of these documents (chunks overlap: for looking words up,
+        not for reading)."""
+        return [self.chunks[i].text for d in doc_ids for i in self.chunks_of_document.get(d, ())]
 
     def sentences_of(self, chunk_ids: list[str]) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of the given chunks, with their vectors, in document order."""
@@ -165,7 +171,7 @@ def _reading_order(sentence: Sentence) -> tuple[str, int]:
     return sentence.doc_id, sentence.start
 
 
-def _top(
+def top_rows(
     matrix: np.ndarray, vector: np.ndarray, n: int, allowed: np.ndarray | None = None
 ) -> np.ndarray:
     """Row indices of the n rows with the highest dot product with `vector`, best first;
@@ -182,22 +188,39 @@ def _top(
     return best[np.argsort(-scores[best])]
 
 
+class Corpus(Protocol):
+    """What answering reads of the corpus besides the hits: a Snapshot in memory, or the
+    records a store-backed retrieval fetched for one question."""
+
+    @property
+    def bridge(self) -> VocabularyBridge: ...
+
+    def sentences_of(self, chunk_ids: list[str]) -> tuple[list[Sentence], np.ndarray]:
+        """The sentences of these (retrieved) chunks, in document order, and their vectors
+        ((n, dimension) float32, unit length)."""
+        ...
+
+    def document_texts(self, doc_ids: set[str]) -> list[str]:
+        """The texts of every chunk of these (retrieved) documents."""
+        ...
+
+
 @dataclass(frozen=True)
 class Retrieval:
     """What a query found: the fused hits, the query's vector and the vectors of its foreign
-    words, and the snapshot they come from."""
+    words, and the corpus they come from."""
 
     hits: list[ChunkHit]
     query_vector: np.ndarray
     query: str
     foreign: dict[str, np.ndarray]
-    snapshot: Snapshot
+    corpus: Corpus
 
     @cached_property
     def word_vectors(self) -> dict[str, np.ndarray]:
         """The vectors of the query's words, which the answering backend weighs sentences
         with; found when first asked for (`/search` never asks)."""
-        found = self.snapshot.bridge.vectors_of(surface_words(self.query))
+        found = self.corpus.bridge.vectors_of(surface_words(self.query))
         found.update(self.foreign)
         return found
 
@@ -245,8 +268,40 @@ def _same(vectors: np.ndarray) -> np.ndarray:
     return vectors
 
 
+class Retriever(Protocol):
+    """Finds the chunks that best answer a query: HybridRetriever ranks a snapshot of the
+    corpus in memory; StoreRetriever (`app.services.store_retriever`) asks the store."""
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks) in the corpus."""
+        ...
+
+    def retrieve(
+        self, query: str, top_k: int, document_filter: DocumentFilter | None = None
+    ) -> Retrieval:
+        """The top_k chunks for a query, best first, among the documents the filter allows."""
+        ...
+
+    async def search(
+        self, query: str, top_k: int, document_filter: DocumentFilter | None = None
+    ) -> Retrieval:
+        """`retrieve` for an event loop."""
+        ...
+
+    def refresh(self) -> None:
+        """Take in what this process changed in the store."""
+        ...
+
+    def refresh_if_changed(self) -> bool:
+        """Take in what another process changed in the store; True if it changed.
+        Raises StoreUnavailable while the store cannot be reached."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class HybridRetriever:
-    """Finds the chunks that best answer a query."""
+    """Finds the chunks that best answer a query, in a snapshot of the corpus in memory."""
 
     def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings) -> None:
         self.store = store
@@ -261,6 +316,9 @@ class HybridRetriever:
     @property
     def snapshot(self) -> Snapshot:
         return self._snapshot
+
+    def counts(self) -> tuple[int, int]:
+        return self._snapshot.documents, len(self._snapshot.chunks)
 
     def _build_snapshot(self, previous: Snapshot | None = None) -> Snapshot:
         """Read the live corpus from the store. A write may land while it is read: the counts
@@ -284,7 +342,7 @@ class HybridRetriever:
             if _complete(manifest, chunks[0], sentences[0]):
                 break
         texts = [c.text for c in chunks[0]]
-        bridge = VocabularyBridge(
+        bridge = VocabularyBridge.of_texts(
             texts, self.embedder, self.settings.bridge_threshold, self._word_vectors
         )
         snapshot = Snapshot.build(generation, len(manifest), chunks, sentences, bridge)
@@ -423,25 +481,39 @@ class HybridRetriever:
             ),
         ]
         # Chunk indices, not ids: the fusion's order among equal scores stays that of the ids,
-        # as each chunk enters `fused` at the same step as before.
-        fused: dict[int, float] = {}
-        for ranking, weight in rankings:
-            for rank, chunk in enumerate(ranking):
-                fused[chunk] = fused.get(chunk, 0.0) + weight / (settings.rrf_k + rank + 1)
-        ranked = sorted(fused, key=fused.__getitem__, reverse=True)
-        # Past the fused chunks, the rest of the dense ranking, for a top k that near-duplicates
-        # would otherwise leave short; scored below every fused chunk.
-        tail = [int(i) for i in dense if int(i) not in fused]
-        best = distinct_chunks(
-            ranked + tail, snapshot.chunk_vectors, top_k, settings.duplicate_cosine
-        )
-        floor = min(fused.values(), default=0.0)
-        for rank, i in enumerate(tail):
-            fused[i] = floor * (1 - (rank + 1) / (len(tail) + 1))
+        # as each chunk enters the fusion at the same step as before.
+        best, scores = fuse(rankings, dense.tolist(), snapshot.chunk_vectors, top_k, settings)
         chunks = snapshot.chunks
-        hits = [ChunkHit(chunk=chunks[i], score=round(fused[i], 6)) for i in best]
+        hits = [ChunkHit(chunk=chunks[i], score=scores[i]) for i in best]
         foreign_vectors = dict(zip(foreign, vectors[1:], strict=True))
         return Retrieval(hits, vector, query, foreign_vectors, snapshot)
+
+
+def fuse(
+    rankings: list[tuple[list[int], float]],
+    dense: list[int],
+    vectors: np.ndarray,
+    top_k: int,
+    settings: Settings,
+) -> tuple[list[int], dict[int, float]]:
+    """The top k of weighted reciprocal rank fusion (Cormack et al., 2009): each chunk scores
+    `weight / (RRF_K + rank)` in each (ranking, weight) it appears in (chunks as rows of
+    `vectors`, unit length). Near-duplicates take one place (`distinct_chunks`); past the
+    fused chunks come the rest of the `dense` ranking, scored below every fused chunk, for a
+    top k that near-duplicates would otherwise leave short.
+
+    Returns the chosen rows, best first, and their scores (rounded to 6 places)."""
+    fused: dict[int, float] = {}
+    for ranking, weight in rankings:
+        for rank, chunk in enumerate(ranking):
+            fused[chunk] = fused.get(chunk, 0.0) + weight / (settings.rrf_k + rank + 1)
+    ranked = sorted(fused, key=fused.__getitem__, reverse=True)
+    tail = [i for i in dense if i not in fused]
+    best = distinct_chunks(ranked + tail, vectors, top_k, settings.duplicate_cosine)
+    floor = min(fused.values(), default=0.0)
+    for rank, i in enumerate(tail):
+        fused[i] = floor * (1 - (rank + 1) / (len(tail) + 1))
+    return best, {i: round(fused[i], 6) for i in best}
 
 
 def distinct_chunks(

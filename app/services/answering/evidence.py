@@ -28,8 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.services.bridge import surface_words
-from vectorstore.tokens import ELISION, STOPWORDS, fold, fold_text, fold_word, stem
+from vectorstore.tokens import ELISION, STOPWORDS, fold, fold_text, fold_word, stem, surface_words
 
 AnswerType = Literal["name", "place", "quantity", "percent", "year", "date"]
 

@@ -22,7 +22,7 @@ from app.services.answering.generator import Answer, Citation
 from app.services.answering.injection import addresses_an_assistant
 from app.services.followup import Turn, self_contained
 from app.services.language import Language
-from app.services.retriever import HybridRetriever, Retrieval, Snapshot
+from app.services.retriever import Retrieval
 from config import Settings
 from prompts import load_prompt
 from vectorstore import Sentence
@@ -46,8 +46,7 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, retriever: HybridRetriever, settings: Settings) -> None:
-        self.retriever = retriever
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
@@ -86,7 +85,7 @@ class ExtractiveGenerator:
         return EvidenceCheck(
             QuestionProfile.of(question),
             retrieval.word_vectors,
-            self.retriever.snapshot.bridge.vocabulary,
+            retrieval.corpus.bridge.vocabulary,
             self.settings.bridge_threshold,
         )
 
@@ -107,14 +106,14 @@ class ExtractiveGenerator:
             return []
         if check.profile.names:
             documents = {s.sentence.doc_id for s in self._choose(typed)}
-            if check.missing_names(_documents_text(retrieval.snapshot, documents)):
+            if check.missing_names(retrieval.corpus.document_texts(documents)):
                 return []
         return typed
 
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
         """Every distinct sentence of the retrieved chunks, best evidence first."""
         ranks = {hit.chunk.id: rank for rank, hit in enumerate(retrieval.hits)}
-        sentences, vectors = retrieval.snapshot.sentences_of(list(ranks))
+        sentences, vectors = retrieval.corpus.sentences_of(list(ranks))
         if not sentences:
             return []
         best: dict[tuple[str, int, int], Scored] = {}
@@ -147,11 +146,6 @@ class ExtractiveGenerator:
             for c in citations
         )
         return f"{prompt['lead_in']} {quotes}"
-
-
-def _documents_text(snapshot: Snapshot, doc_ids: set[str]) -> list[str]:
-    """The text of whole articles, for looking names up in them (chunks overlap: harmless)."""
-    return [snapshot.chunks[i].text for d in doc_ids for i in snapshot.chunks_of_document[d]]
 
 
 def _no_markers(text: str) -> str:
