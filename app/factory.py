@@ -57,15 +57,9 @@ def build_components(settings: Settings) -> Components:
 def make_retriever(store: ChromaStore, embedder: Embedder, settings: Settings) -> Retriever:
     """The retriever RETRIEVAL_MODE names; `auto` serves a corpus of up to MEMORY_MAX_CHUNKS
     chunks from memory, a larger one from the store."""
-    mode = settings.retrieval_mode
-    if mode == "auto":
-        mode = "memory" if store.count() <= settings.memory_max_chunks else "store"
-    match mode:
-        case "memory":
-            return HybridRetriever(store, embedder, settings)
-        case "store":
-            return StoreRetriever(store, embedder, settings)
-    raise AssertionError(mode)
+    if settings.serves_from_store(store.count()):
+        return StoreRetriever(store, embedder, settings)
+    return HybridRetriever(store, embedder, settings)
 
 
 async def _watch(retriever: Retriever, every: float) -> None:
@@ -92,8 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         components = build_components(settings)
         log.info(
-            "ready: %d chunks, embedder %s, backend %s",
+            "ready: %d chunks served from %s, embedder %s, backend %s",
             components.retriever.counts()[1],
+            components.retriever.mode,
             components.embedder.fingerprint,
             components.generator.name,
         )

@@ -233,6 +233,9 @@ class HealthResponse(BaseModel):
     chunks: int
     embedder: str
     backend: str
+    retrieval: Literal["memory", "store"] = Field(
+        description="Where retrieval is served from: each worker's memory, or the store."
+    )
 
 
 class ErrorResponse(BaseModel):

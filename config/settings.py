@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     # CORS_ORIGINS='["https://news.example"]'. The service's own pages need no entry.
     cors_origins: list[str] = Field(default_factory=list)
 
+    def serves_from_store(self, chunks: int) -> bool:
+        """Whether retrieval over a corpus of this many chunks is served by the store
+        (RETRIEVAL_MODE `store`, or `auto` past MEMORY_MAX_CHUNKS) rather than from memory."""
+        if self.retrieval_mode == "auto":
+            return chunks > self.memory_max_chunks
+        return self.retrieval_mode == "store"
+
     @property
     def lexical_file(self) -> Path:
         """The lexical index of the collection, on this host."""

@@ -43,7 +43,11 @@ def running_service(
 ) -> Iterator[RunningService]:
     """Ingest `articles` into a Chroma under `tmp` (or CHROMA_HOST's server when `env` names
     one), serve them with uvicorn, wait for /health, and stop the service at exit."""
-    environment = {**os.environ, "CHROMA_PATH": str(tmp / "chroma")}
+    environment = {
+        **os.environ,
+        "CHROMA_PATH": str(tmp / "chroma"),
+        "LEXICAL_PATH": str(tmp / "lexical"),  # this "host"'s lexical index
+    }
     environment.pop("CHROMA_HOST", None)
     environment["LLM_BACKEND"] = "extractive"  # unless `env` names a model
     environment.update(env)

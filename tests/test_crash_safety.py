@@ -16,6 +16,7 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 
 from app.services.retriever import HybridRetriever
+from app.services.store_retriever import StoreRetriever
 from config import Settings
 from ingest.__main__ import main as ingest_main
 from ingest.pipeline import ingest_paths
@@ -30,7 +31,10 @@ class Crash(Exception):
 
 
 class CrashingCollection:
-    """A Chroma collection whose writes die after a given number of them succeeded."""
+    """A Chroma collection (or the lexical index) whose writes die after a given number of
+    them succeeded, the budget shared between them."""
+
+    WRITES = ("upsert", "add", "delete", "update", "remove", "remove_stale")
 
     def __init__(self, inner: Any, budget: list[int]) -> None:
         self._inner = inner
@@ -38,7 +42,7 @@ class CrashingCollection:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._inner, name)
-        if name not in ("upsert", "add", "delete", "update"):
+        if name not in self.WRITES:
             return attribute
 
         def write(*args: Any, **kwargs: Any) -> Any:
@@ -51,11 +55,13 @@ class CrashingCollection:
 
 
 def versions_seen(store: ChromaStore, embedder: Embedder, settings: Settings) -> set[str]:
-    """Which texts a reader sees for the document, through the retriever a service uses."""
+    """Which texts a reader sees for the document, through the retrievers of both modes."""
     retriever = HybridRetriever(store, embedder, settings)
     chunks = [c for c in retriever.snapshot.chunks if c.doc_id == "note"]
     hits = retriever.retrieve("pommes poires vergers jardins", 10).hits
     assert {h.chunk.id for h in hits} <= {c.id for c in chunks}
+    served = StoreRetriever(store, embedder, settings).retrieve("pommes poires vergers", 10)
+    assert {h.chunk.id for h in served.hits} <= {c.id for c in chunks}
     seen = {"old" if "pommes" in c.text else "new" for c in chunks}
     if seen:
         assert len(chunks) == store.document("note").chunks
@@ -77,15 +83,16 @@ def test_a_crash_at_any_write_shows_one_whole_version_and_the_rerun_completes_it
         ingest_paths([path], store, embedder, settings)
         path.write_text(NEW, encoding="utf-8")
         budget = [crash_points]
-        live = store._cols
+        live, lexical = store._cols, store.lexical
         store._cols = type(live)(*(CrashingCollection(c, budget) for c in vars(live).values()))
+        store.lexical = CrashingCollection(lexical, budget)  # type: ignore[assignment]
         try:
             ingest_paths([path], store, embedder, settings)
         except Crash:
             crashed = True
         else:
             crashed = False
-        store._cols = live
+        store._cols, store.lexical = live, lexical
         reopened = ChromaStore.from_settings(settings, embedder.fingerprint)
         seen = versions_seen(reopened, embedder, settings)
         assert seen in ({"old"}, {"new"}), (crash_points, seen)
@@ -93,13 +100,17 @@ def test_a_crash_at_any_write_shows_one_whole_version_and_the_rerun_completes_it
         report = ingest_paths([path], reopened, embedder, settings)
         assert versions_seen(reopened, embedder, settings) == {"new"}
         assert report.replaced == ["note"] or (report.unchanged == ["note"] and seen == {"new"})
-        left = reopened.all_chunks(live={"note": reopened.content_hash("note") or ""})
+        live_hash = reopened.content_hash("note") or ""
+        left = reopened.all_chunks(live={"note": live_hash})
         assert reopened.count() == len(left), "older versions were not removed"
+        assert reopened.lexical is not None
+        assert reopened.lexical.versions() == {"note": {live_hash}}, crash_points
         if not crashed:
             break
         crash_points += 1
-    # chunks (with their sentences), the manifest with the generation, the removal
-    assert crash_points >= 3
+    # chunks (with their sentences), the lexical index, the manifest with the generation, the
+    # removal from the lexical index and from Chroma
+    assert crash_points >= 5
 
 
 def write_articles(folder: Path, count: int) -> None:
@@ -142,6 +153,13 @@ def test_kill_9_during_an_ingest_leaves_whole_documents_and_the_next_run_complet
             sentences, _ = store.live_sentences({c.id: c for c in mine})
             assert {s.chunk_id for s in sentences} == {c.id for c in mine}
             assert len(sentences) == store.manifest()[info.doc_id].sentences
+        served = StoreRetriever(store, embedder, settings)  # syncs the index with the manifest
+        assert served.counts()[0] == len(live)
+        assert store.lexical is not None
+        indexed = store.lexical.versions()
+        assert {d: hashes for d, hashes in indexed.items() if d in live} == {
+            d: {h} for d, h in live.items()
+        }
         del store
     assert interrupted, "every run ended before the kill; give the ingest more to do"
 
@@ -153,3 +171,4 @@ def test_kill_9_during_an_ingest_leaves_whole_documents_and_the_next_run_complet
     store = ChromaStore.from_settings(settings, embedder.fingerprint)
     assert len(store.documents()) == 40
     assert store.count() == sum(d.chunks for d in store.documents())
+    assert store.lexical is not None and store.lexical.counts() == (40, store.count())

@@ -384,9 +384,11 @@ class ChromaStore:
                 self._client.delete_collection(self.name + _LEGACY_SENTENCES)
 
     def _delete_stale(self, live: dict[str, str]) -> None:
-        self._cols.chunks.delete(where=_stale(live))
+        # The lexical index first: a writer stopped between the two leaves stale records in
+        # Chroma, which `remove_stale` finds, and so removes from both.
         if self.lexical is not None:
             self.lexical.remove_stale(live)
+        self._cols.chunks.delete(where=_stale(live))
 
     def _add_chunks(self, versions: Sequence[NewVersion]) -> None:
         """Upsert the versions' chunks, each with its sentences, in writes of bounded size."""
@@ -553,8 +555,11 @@ class ChromaStore:
             self.lexical.add(self._indexed(missing[i : i + _WRITE_BATCH // 10]))
         if full:
             live = {entry.info.doc_id: entry.content_hash for entry, _ in entries}
-            self.lexical.remove([d for d in self.lexical.versions() if d not in live])
-            self.lexical.remove_stale(live)
+            indexed = self.lexical.versions()
+            self.lexical.remove([d for d in indexed if d not in live])
+            self.lexical.remove_stale(
+                {d: live[d] for d, hashes in indexed.items() if d in live and len(hashes) > 1}
+            )
         newest = max((float(meta.get("ingested_at", 0)) for _, meta in entries), default=0.0)
         self.lexical.set_meta("synced_until", str(max(newest, float(since or 0))))
         return len(missing)

@@ -23,6 +23,7 @@ def health(components: ComponentsDep) -> HealthResponse:
         chunks=chunks,
         embedder=components.embedder.fingerprint,
         backend=components.generator.name,
+        retrieval=components.retriever.mode,
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -272,6 +272,8 @@ class Retriever(Protocol):
     """Finds the chunks that best answer a query: HybridRetriever ranks a snapshot of the
     corpus in memory; StoreRetriever (`app.services.store_retriever`) asks the store."""
 
+    mode: Literal["memory", "store"]
+
     def counts(self) -> tuple[int, int]:
         """(documents, chunks) in the corpus."""
         ...
@@ -302,6 +304,8 @@ class Retriever(Protocol):
 
 class HybridRetriever:
     """Finds the chunks that best answer a query, in a snapshot of the corpus in memory."""
+
+    mode: Literal["memory", "store"] = "memory"
 
     def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings) -> None:
         self.store = store

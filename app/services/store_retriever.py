@@ -20,6 +20,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -83,6 +84,8 @@ class FetchedCorpus:
 
 class StoreRetriever:
     """Finds the chunks that best answer a query by asking the store (see the module)."""
+
+    mode: Literal["memory", "store"] = "store"
 
     def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings) -> None:
         if store.lexical is None:
