@@ -14,7 +14,8 @@ from app.services.filters import DocumentFilter
 from ingest.pipeline import ingest_paths
 from tests.conftest import ARTICLES, make_settings
 from vectorstore import ChromaStore, Embedder
-from vectorstore.records import DocumentMeta
+from vectorstore.lexical import IndexedVersion, LexicalIndex
+from vectorstore.records import Chunk, DocumentMeta
 
 FIELD = Path(__file__).parent / "field"
 MUSK = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"  # 001, 2025-04
@@ -28,13 +29,16 @@ COURRIER = """<html><head><title>Le pont de Sainte-Aude rouvre</title>
 </article></body></html>"""
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[TestClient]:
+@pytest.fixture(scope="module", params=["memory", "store"])
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[TestClient]:
     """The sample (one article dated 2025-04, four undated) and three dated pages: F09
-    (2025-04-06), F11 (2025-03-21) and a page of « Le Courrier du Sud » (2025-05-02)."""
+    (2025-04-06), F11 (2025-03-21) and a page of « Le Courrier du Sud » (2025-05-02); served
+    from memory and from the store (a filter applies inside both retrieval modes)."""
     tmp = tmp_path_factory.mktemp("filters")
     (tmp / "courrier_pont.html").write_text(COURRIER, encoding="utf-8")
-    settings = make_settings(tmp)
+    settings = make_settings(tmp, retrieval_mode=request.param)
     store = ChromaStore.from_settings(settings, embedder.fingerprint)
     paths = [
         ARTICLES,
@@ -150,3 +154,39 @@ def test_a_source_url_matches_by_its_host() -> None:
         found = DocumentFilter.of(sources=[name])
         assert found is not None and found.allows(page)
     assert not DocumentFilter.of(sources=["monde.fr"]).allows(page)  # type: ignore[union-attr]
+
+
+def test_the_lexical_index_allows_exactly_the_documents_a_filter_allows(tmp_path: Path) -> None:
+    """The store mode's SQL form of a filter (`DocumentFilter.condition`) against `allows`,
+    over documents with day, month, year and no dates, and several kinds of names."""
+    documents = [
+        DocumentMeta("a", "A", "https://www.lemonde.fr/a.html", "2025-04-06", content_hash="1"),
+        DocumentMeta("b", "B", "b.txt", "2025-04", ("AFP",), content_hash="2"),
+        DocumentMeta("c", "C", "c.md", "2024", site="Le Courrier du Sud", content_hash="3"),
+        DocumentMeta("d", "D", "d.txt", "", ("Reuters",), content_hash="4"),
+        DocumentMeta("e", "E", "e.txt", "2025-03-31", site="Ouest-France", content_hash="5"),
+    ]
+    index = LexicalIndex(tmp_path / "lexical.sqlite")
+    index.add(
+        IndexedVersion(doc, [Chunk(f"{doc.doc_id}:x:0", doc, "texte", 0, 5, 0)])
+        for doc in documents
+    )
+    filters = [
+        DocumentFilter.of(date_from=date(2025, 4, 1)),
+        DocumentFilter.of(date_to=date(2025, 3, 31)),
+        DocumentFilter.of(date_from=date(2024, 6, 1), date_to=date(2025, 4, 3)),
+        DocumentFilter.of(sources=["lemonde.fr", "afp"]),
+        DocumentFilter.of(sources=["LE COURRIER DU SUD"], date_to=date(2024, 12, 31)),
+        DocumentFilter.of(doc_ids=["a", "d", "zz"], sources=["reuters"]),
+        DocumentFilter.of(sources=["www.lemonde.fr"], doc_ids=["a"], date_from=date(2025, 4, 6)),
+    ]
+    for document_filter in filters:
+        assert document_filter is not None
+        expected = {d.doc_id for d in documents if document_filter.allows(d)}
+        condition = document_filter.condition()
+        assert set(index.allowed_doc_ids(condition, 100) or ()) == expected, document_filter
+        assert index.allowed_among("abcdez", condition) == expected
+        found = {chunk.split(":")[0] for chunk, _ in index.top("texte", 10, condition)}
+        assert found == expected
+    dated = DocumentFilter(date_from=date(2000, 1, 1))  # a, b, c, e: more than 2
+    assert index.allowed_doc_ids(dated.condition(), 2) is None
