@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ingest.readers import read_document
 from tests.conftest import ARTICLES
 from vectorstore import ChromaStore, Embedder
 from vectorstore.errors import OutdatedStore
+from vectorstore.store import dequantise, quantise
 
 
 def test_ingesting_twice_adds_nothing(
@@ -70,7 +72,7 @@ def test_a_sentence_repeated_across_documents_is_embedded_once(
     repeated = [v for s, v in zip(sentences, vectors, strict=True) if s.text == notice]
     assert len(repeated) == 2
     np.testing.assert_array_equal(repeated[0], repeated[1])
-    np.testing.assert_allclose(repeated[0], embedder.embed([notice])[0], atol=1e-6)
+    assert float(repeated[0] @ embedder.embed([notice])[0]) > 0.999  # stored in int8
 
 
 def test_unreadable_files_are_skipped_and_the_rest_goes_on(
@@ -137,9 +139,9 @@ def test_chunk_vectors_pool_their_sentences_and_stay_close_to_the_chunk_text(
     store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
     chunks, vectors = store.live_chunks()
     sentences, sentence_vectors = store.live_sentences({c.id: c for c in chunks})
-    np.testing.assert_allclose(
-        vectors, pooled_chunk_vectors(chunks, sentences, sentence_vectors), atol=1e-5
-    )
+    # Pooled from the float32 sentence vectors at ingest; stored sentence vectors are int8.
+    pooled = pooled_chunk_vectors(chunks, sentences, sentence_vectors)
+    assert np.sum(vectors * pooled, axis=1).min() > 0.999
     whole_text = embedder.embed([c.text for c in chunks])
     cosines = np.sum(vectors * whole_text, axis=1)
     assert cosines.min() > 0.6 and np.median(cosines) > 0.75
@@ -162,7 +164,28 @@ def test_stored_sentences_read_back_as_written(
     for written, vector in zip(version.sentences, version.sentence_vectors, strict=True):
         got, got_vector = by_id[written.id]
         assert got == written
-        np.testing.assert_allclose(got_vector, vector, atol=1e-6)
+        # Stored in one byte per dimension: exactly what quantising the vector gives.
+        np.testing.assert_allclose(got_vector, dequantise(quantise(vector[None]))[0], atol=1e-6)
+        assert float(got_vector @ vector) > 0.999
+
+
+def test_sentence_vectors_stored_as_float32_by_an_older_ingester_are_still_read(
+    tmp_path: Path, store: ChromaStore, embedder: Embedder, settings: Settings
+) -> None:
+    path = tmp_path / "note.txt"
+    path.write_text("Titre\nUne phrase sur les pommes. Une autre sur les poires.", encoding="utf-8")
+    ingest_paths([path], store, embedder, settings)
+    (chunk,) = store.all_chunks()
+    sentences, _ = store.live_sentences({chunk.id: chunk})
+    exact = embedder.embed([s.text for s in sentences])
+    collection = store._cols.chunks
+    meta = collection.get(ids=[chunk.id], include=["metadatas"])["metadatas"][0]
+    meta["sentence_vectors_i8"] = None  # removes the key
+    meta["sentence_vectors"] = base64.b64encode(exact.astype("<f4").tobytes()).decode()
+    collection.update(ids=[chunk.id], metadatas=[meta])
+    again, vectors = store.live_sentences({chunk.id: chunk})
+    assert again == sentences and len(sentences) == 3
+    np.testing.assert_array_equal(vectors, exact)
 
 
 def test_a_store_in_an_older_format_asks_for_a_new_ingest(
