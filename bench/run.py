@@ -30,6 +30,8 @@ SAMPLE = PROJECT_ROOT / "data" / "articles"
 COLLECTION = "bench"
 # What the comparison loads, in this order at each level: the peer serves /search only.
 PLAN = (("service", "/search"), ("peer", "/search"), ("service", "/ask"))
+# Each corpus size is served in both retrieval modes, side by side (RETRIEVAL_MODE).
+MODES = ("memory", "store")
 
 
 @dataclass(frozen=True)
@@ -254,8 +256,9 @@ def scale_corpus(config: BenchConfig, scale: str, sample_chunks: int) -> tuple[l
 
 
 def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]]:
-    """For each corpus size: ingest, start-up, memory, latency and whether answers still rank
-    first among the man pages. Scale 1 is the sample, whose ingest was measured first."""
+    """For each corpus size and retrieval mode: ingest, start-up, memory, latency and whether
+    answers still rank first among the man pages. Scale 1 is the sample, whose ingest was
+    measured first."""
     sample_chunks = int(sample["chunks"])
     bases = base_questions()
     words = vocabulary([SAMPLE])
@@ -285,37 +288,39 @@ def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]
             f"({figures['ingest_chunks_per_s']:.1f} chunks/s)"
         )
         folder = config.work_dir / name
-        log = config.work_dir / "logs" / f"scale-{scale}.log"
-        server = spawn_service(folder / "chroma", COLLECTION, log)
-        wait_all_ready([server])
-        try:
-            row: dict[str, Any] = {
-                "scale": scale,
-                "man_pages": pages,
-                "ingest": figures,
-                "startup_seconds": server.startup_seconds,
-                "rss_idle_mb": server.rss_mb(),
-                "hits": hit_rates(server.url, questions),
-            }
-            texts = DistinctQuestions(bases, words)
-            warm_up(server, texts, config.warmup)
-            loads = [
-                level(config, server, "/search", texts, 1, config.scale_seconds),
-                level(config, server, "/search", texts, 8, config.scale_seconds),
-                level(config, server, "/ask", texts, 1, config.scale_seconds),
-            ]
-            row["load"] = [r.as_dict() for r in loads]
-            row["rss_after_mb"] = server.rss_mb()
-            row["rss_peak_mb"] = server.peak_rss_mb()
-        finally:
-            server.stop()
+        for mode in MODES:
+            log = config.work_dir / "logs" / f"scale-{scale}-{mode}.log"
+            server = spawn_service(folder / "chroma", COLLECTION, log, RETRIEVAL_MODE=mode)
+            wait_all_ready([server])
+            try:
+                row: dict[str, Any] = {
+                    "scale": scale,
+                    "mode": mode,
+                    "man_pages": pages,
+                    "ingest": figures,
+                    "startup_seconds": server.startup_seconds,
+                    "rss_idle_mb": server.rss_mb(),
+                    "hits": hit_rates(server.url, questions),
+                }
+                texts = DistinctQuestions(bases, words)
+                warm_up(server, texts, config.warmup)
+                loads = [
+                    level(config, server, "/search", texts, 1, config.scale_seconds),
+                    level(config, server, "/search", texts, 8, config.scale_seconds),
+                    level(config, server, "/ask", texts, 1, config.scale_seconds),
+                ]
+                row["load"] = [r.as_dict() for r in loads]
+                row["rss_after_mb"] = server.rss_mb()
+                row["rss_peak_mb"] = server.peak_rss_mb()
+            finally:
+                server.stop()
+            config.log(
+                f"  {mode}: hit@1 {row['hits']['hit_at_1']:.3f}, "
+                f"start-up {row['startup_seconds']:.1f} s, RSS {row['rss_after_mb']:.0f} MB"
+            )
+            rows.append(row)
         if scale != "1":
             shutil.rmtree(folder / "chroma", ignore_errors=True)
-        config.log(
-            f"  hit@1 {row['hits']['hit_at_1']:.3f}, start-up {row['startup_seconds']:.1f} s, "
-            f"RSS {row['rss_after_mb']:.0f} MB"
-        )
-        rows.append(row)
     return rows
 
 

@@ -159,11 +159,11 @@ def wait_all_ready(servers: Sequence[Server], seconds: float = 900) -> None:
 
 
 def service_env(
-    chroma_path: Path, collection: str, llm_backend: str = "extractive"
+    chroma_path: Path, collection: str, llm_backend: str = "extractive", **settings: str
 ) -> dict[str, str]:
     """The environment of the service: its own Chroma folder, the extractive backend unless
-    another is named."""
-    env = {**os.environ, "CHROMA_PATH": str(chroma_path), "COLLECTION": collection}
+    another is named, and any other `settings` (RETRIEVAL_MODE="store", ...)."""
+    env = {**os.environ, "CHROMA_PATH": str(chroma_path), "COLLECTION": collection, **settings}
     env.pop("CHROMA_HOST", None)
     env.pop("API_KEY", None)
     env["LLM_BACKEND"] = llm_backend
@@ -172,14 +172,18 @@ def service_env(
 
 
 def spawn_service(
-    chroma_path: Path, collection: str, log_path: Path, llm_backend: str = "extractive"
+    chroma_path: Path,
+    collection: str,
+    log_path: Path,
+    llm_backend: str = "extractive",
+    **settings: str,
 ) -> Server:
-    """`uvicorn app.main:app` on a free loopback port, over an already ingested collection;
-    not yet ready (see `wait_all_ready`)."""
+    """`uvicorn app.main:app` on a free loopback port, over an already ingested collection,
+    with these `settings` in its environment; not yet ready (see `wait_all_ready`)."""
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(port)]
     argv += ["--log-level", "warning"]
-    env = service_env(chroma_path, collection, llm_backend)
+    env = service_env(chroma_path, collection, llm_backend, **settings)
     return _spawn("service", argv, env, port, log_path)
 
 

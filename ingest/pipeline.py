@@ -248,7 +248,7 @@ def ingest_paths(
     store.remove_legacy()
     # What a run stopped before its end left out of (or stale in) the lexical index.
     store.sync_lexical(full=True)
-    if store.lexical is not None and settings.serves_from_store(store.count()):
+    if store.lexical is not None:
         store.lexical.word_vectors(embedder)  # embedded once here, not by each worker
     report.seconds = time.perf_counter() - started
     return report

@@ -172,6 +172,9 @@ def test_quick_run_writes_the_table_json_and_plot(tmp_path: Path) -> None:
     assert results["sample"]["service"]["hits"]["hit_at_1"] > 0.5
     assert results["ratios"]["by_concurrency"]["8"]["rps_service_over_peer"] > 0
     assert len(results["targets"]) == 6
-    assert [s["scale"] for s in results["scales"]] == ["1"]
+    scales = results["scales"]
+    assert [(s["scale"], s["mode"]) for s in scales] == [("1", "memory"), ("1", "store")]
+    assert all(s["hits"]["hit_at_1"] > 0.5 and s["rss_after_mb"] > 0 for s in scales)
+    assert "| 1x | store |" in done.stdout
     assert (tmp_path / "out" / "bench.png").read_bytes().startswith(b"\x89PNG")
     print(f"quick run: {time.monotonic() - started:.0f} s")

@@ -346,6 +346,9 @@ class HybridRetriever:
             if _complete(manifest, chunks[0], sentences[0]):
                 break
         texts = [c.text for c in chunks[0]]
+        if not self._word_vectors and self.store.lexical is not None:
+            # The words' vectors the ingester stored: a start-up embeds none of them again.
+            self._word_vectors.update(self.store.lexical.word_vectors(self.embedder))
         bridge = VocabularyBridge.of_texts(
             texts, self.embedder, self.settings.bridge_threshold, self._word_vectors
         )
