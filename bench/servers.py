@@ -163,8 +163,8 @@ def service_env(
 ) -> dict[str, str]:
     """The environment of the service: its own Chroma folder, the extractive backend unless
     another is named, and any other `settings` (RETRIEVAL_MODE="store", ...)."""
-    env = {**os.environ, "CHROMA_PATH": str(chroma_path), "COLLECTION": collection, **settings}
-    env.pop("CHROMA_HOST", None)
+    env = {k: v for k, v in os.environ.items() if k != "CHROMA_HOST"}
+    env |= {"CHROMA_PATH": str(chroma_path), "COLLECTION": collection, **settings}
     env.pop("API_KEY", None)
     env["LLM_BACKEND"] = llm_backend
     env["RATE_LIMIT_PER_MINUTE"] = "0"  # the load comes from one address

@@ -140,3 +140,11 @@ def test_an_index_of_another_collection_is_emptied_and_rebuilt(
     ingest_paths([note], again, embedder, settings)
     assert again.lexical is not None and again.lexical.counts()[0] == 1
     assert StoreRetriever(again, embedder, settings).counts() == (1, again.count())
+
+
+def test_an_empty_store_answers_with_nothing_found(tmp_path: Path, embedder: Embedder) -> None:
+    settings = make_settings(tmp_path, retrieval_mode="store")
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/search", json={"query": "pommes"}).json()["results"] == []
+        body = client.post("/ask", json={"question": MUSK}).json()
+        assert body["abstained"] and body["citations"] == []

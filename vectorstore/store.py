@@ -79,8 +79,11 @@ _LEGACY_SENTENCES = "-sentences"
 # at or above 0.95 there (`python -m bench.archive`).
 HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
 # A manifest entry is synced into a host's lexical index if written this many seconds before
-# the last one it synced, or later: room for clocks that differ between hosts.
-_SYNC_MARGIN = 300.0
+# the newest one it synced, or later: room for hosts whose clocks differ by up to this much
+# (an entry written by a host further behind waits for a full sync: the next ingester run).
+# Each sync re-reads the entries of this window, so it stays short.
+_SYNC_MARGIN = 10.0
+_MANIFEST_PAGE = 10_000
 
 
 @contextmanager
@@ -204,6 +207,16 @@ def _unpack(
         return sentences, dequantise(packed.reshape(len(sentences), dimension))
     vectors = np.frombuffer(base64.b64decode(str(meta[_VECTORS_F32])), "<f4")
     return sentences, vectors.astype(np.float32).reshape(len(sentences), dimension)
+
+
+def _dimension(meta: dict[str, Any]) -> int:
+    """The dimension of the sentence vectors a chunk record carries (0 if it has none)."""
+    count = len(str(meta.get(_SPANS, "")).split())
+    if not count:
+        return 0
+    packed = str(meta[_VECTORS] if _VECTORS in meta else meta[_VECTORS_F32])
+    size = len(packed) * 3 // 4 - packed[-2:].count("=")  # the bytes base64 holds
+    return size // count if _VECTORS in meta else size // (4 * count)
 
 
 def _record_bytes(record: dict[str, Any]) -> int:
@@ -484,12 +497,17 @@ class ChromaStore:
         """The ids of the n chunk records nearest to a query vector by Chroma's HNSW index,
         with their cosine, best first; only records matching `where` (a Chroma metadata
         filter) if given. Records of versions no longer live may be among them."""
-        with _unavailable_as_503("query"):
-            got = _reading(
-                lambda: self._cols.chunks.query(
-                    query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+        try:
+            with _unavailable_as_503("query"):
+                got = _reading(
+                    lambda: self._cols.chunks.query(
+                        query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+                    )
                 )
-            )
+        except ChromaInternalError:
+            if self.count() == 0:
+                return []  # an embedded Chroma with no records has no index to search yet
+            raise
         return [
             (str(rid), 1.0 - float(distance))
             for rid, distance in zip(got["ids"][0], got["distances"][0], strict=True)
@@ -503,24 +521,21 @@ class ChromaStore:
 
     def chunk_records(
         self, ids: Sequence[str]
-    ) -> dict[str, tuple[Chunk, np.ndarray, list[Sentence], np.ndarray]]:
-        """These chunks by id, each with its vector and its sentences with theirs (float32
-        rows); an id no record has is left out."""
+    ) -> dict[str, tuple[Chunk, list[Sentence], np.ndarray]]:
+        """These chunks by id, each with its sentences and their vectors (float32 rows, unit
+        length); an id no record has is left out. The chunk vectors are not fetched: they
+        would double what crosses the wire, and the sentences' give them back (see
+        `ingest.pipeline.pooled_chunk_vectors`)."""
         if not ids:
             return {}
         with _unavailable_as_503("get"):
             got = _reading(
-                lambda: self._cols.chunks.get(
-                    ids=list(ids), include=["documents", "metadatas", "embeddings"]
-                )
+                lambda: self._cols.chunks.get(ids=list(ids), include=["documents", "metadatas"])
             )
         found = {}
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        for rid, text, meta, vector in zip(
-            got["ids"], got["documents"], got["metadatas"], vectors, strict=True
-        ):
+        for rid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
             chunk = Chunk.from_record(rid, text, meta)
-            found[rid] = (chunk, vector, *_unpack(chunk, meta, len(vector)))
+            found[rid] = (chunk, *_unpack(chunk, meta, _dimension(meta)))
         return found
 
     def chunk_texts(self, ids: Sequence[str]) -> list[str]:
@@ -554,17 +569,10 @@ class ChromaStore:
             return 0
         since = self.lexical.get_meta("synced_until")
         full = full or since is None
-        with _unavailable_as_503("get"):
-            if full:
-                got = self._cols.manifest.get(include=["metadatas"])
-            else:
-                after = float(since or 0) - _SYNC_MARGIN
-                got = self._cols.manifest.get(
-                    where={"ingested_at": {"$gte": after}}, include=["metadatas"]
-                )
+        where = None if full else {"ingested_at": {"$gte": float(since or 0) - _SYNC_MARGIN}}
         entries = [
             (LiveVersion(DocumentInfo.from_manifest(meta), str(meta["content_hash"]), -1), meta)
-            for rid, meta in zip(got["ids"], got["metadatas"], strict=True)
+            for rid, meta in self._manifest_pages(where)
             if rid != _GENERATION
         ]
         missing = [
@@ -584,6 +592,19 @@ class ChromaStore:
         newest = max((float(meta.get("ingested_at", 0)) for _, meta in entries), default=0.0)
         self.lexical.set_meta("synced_until", str(max(newest, float(since or 0))))
         return len(missing)
+
+    def _manifest_pages(self, where: dict[str, Any] | None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The manifest's records (matching `where`) with their metadata, a page at a time."""
+        offset = 0
+        while True:
+            with _unavailable_as_503("get"):
+                got = self._cols.manifest.get(
+                    where=where, include=["metadatas"], limit=_MANIFEST_PAGE, offset=offset
+                )
+            yield from zip(got["ids"], got["metadatas"], strict=True)
+            if len(got["ids"]) < _MANIFEST_PAGE:
+                return
+            offset += _MANIFEST_PAGE
 
     def _indexed(self, entries: Sequence[LiveVersion]) -> list[IndexedVersion]:
         """These live versions as the lexical index takes them, their chunks read from

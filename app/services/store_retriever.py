@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +29,7 @@ from app.services.bridge import VocabularyBridge
 from app.services.filters import DocumentFilter
 from app.services.retriever import QueryVectors, Retrieval, fuse, top_rows
 from config import Settings
+from ingest.pipeline import pooled_chunk_vectors
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder, Sentence
 from vectorstore.errors import StoreUnavailable
 from vectorstore.lexical import AllowedDocuments, LexicalIndex
@@ -35,9 +37,6 @@ from vectorstore.records import chunk_id, version_of
 from vectorstore.store import LiveVersion
 from vectorstore.tokens import tokenize
 
-# Each of the dense and lexical rankings brings this many times the fusion's pool: the chunks
-# past the pool feed the sentence ranking and the fusion's tail.
-_REACH = 2
 # A filter that allows at most this many documents goes to Chroma as their ids; a broader one
 # takes this many times more dense candidates, and keeps those the filter allows.
 _WHERE_IDS = 1_000
@@ -45,7 +44,7 @@ _OVERFETCH = 10
 # The vocabulary bridge is read again at most this often (seconds) as documents come in.
 _BRIDGE_SECONDS = 60.0
 
-Record = tuple[Chunk, np.ndarray, list[Sentence], np.ndarray]
+Record = tuple[Chunk, list[Sentence], np.ndarray]  # a chunk, its sentences and their vectors
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class FetchedCorpus:
             (sentence, vector)
             for chunk in dict.fromkeys(chunk_ids)
             if chunk in self.records
-            for sentence, vector in zip(self.records[chunk][2], self.records[chunk][3], strict=True)
+            for sentence, vector in zip(self.records[chunk][1], self.records[chunk][2], strict=True)
         ]
         pairs.sort(key=lambda pair: (pair[0].doc_id, pair[0].start))
         if not pairs:
@@ -96,6 +95,7 @@ class StoreRetriever:
         self.settings = settings
         self._lock = threading.Lock()
         self._query_vectors = QueryVectors(embedder, settings.query_cache_size)
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix="store-retrieval")
         self._store_down: str | None = None
         self._generation = store.generation()
         store.sync_lexical()
@@ -177,6 +177,7 @@ class StoreRetriever:
 
     def close(self) -> None:
         self._query_vectors.close()
+        self._pool.shutdown(wait=False)
 
     def _rank(
         self,
@@ -194,16 +195,26 @@ class StoreRetriever:
         lexical_query = bridge.expand(query, foreign, vectors[1:])
         pool = max(4 * top_k, 20)
         allowed = document_filter.condition() if document_filter else None
-        dense = self._dense(vector, _REACH * pool, allowed)
-        lexical = [c for c, _ in self.lexical.top(lexical_query, _REACH * pool, allowed)]
-        live = self.store.live_of(sorted({version_of(c)[0] for c in [*dense, *lexical]}))
-        records = self.store.chunk_records(
-            [c for c in dict.fromkeys([*dense, *lexical]) if _is_live(c, live)]
+        # Two stages of two round trips each, each pair at once: the dense and the lexical
+        # rankings; then the manifest's live versions and the candidates' records.
+        dense_future = self._pool.submit(self._dense, vector, pool, allowed)
+        lexical = [c for c, _ in self.lexical.top(lexical_query, pool, allowed)]
+        dense = dense_future.result()
+        candidates = list(dict.fromkeys([*dense, *lexical]))
+        live_future = self._pool.submit(
+            self.store.live_of, sorted({version_of(c)[0] for c in candidates})
         )
+        fetched_records = self.store.chunk_records(candidates)
+        live = live_future.result()
+        records = {c: r for c, r in fetched_records.items() if _is_live(c, live)}
         rows = list(records)  # the candidates, each a row of `matrix`
         row_of = {c: i for i, c in enumerate(rows)}
         matrix = (
-            np.stack([records[c][1] for c in rows])
+            pooled_chunk_vectors(
+                [records[c][0] for c in rows],
+                [s for c in rows for s in records[c][1]],
+                np.concatenate([records[c][2] for c in rows]),
+            )
             if rows
             else np.zeros((0, self.embedder.dimension), np.float32)
         )
@@ -211,10 +222,10 @@ class StoreRetriever:
         terms = set(tokenize(lexical_query))
         known_share = len(self.lexical.known(terms)) / len(terms) if terms else 0.0
         rankings = [
-            (dense_rows[:pool], settings.dense_weight),
+            (dense_rows, settings.dense_weight),
             (_by_best_sentence(records, rows, vector, 3 * pool), settings.sentence_weight),
             (
-                [row_of[c] for c in lexical if c in row_of][:pool],
+                [row_of[c] for c in lexical if c in row_of],
                 settings.bm25_weight * known_share,
             ),
         ]
@@ -255,7 +266,7 @@ def _by_best_sentence(
 ) -> list[int]:
     """The rows (indices into `rows`) of the chunks holding the n sentences nearest to a
     vector, ranked by their best sentence."""
-    parts = [records[c][3] for c in rows]
+    parts = [records[c][2] for c in rows]
     if not sum(len(p) for p in parts):
         return []
     owner = np.concatenate([np.full(len(p), i, np.int64) for i, p in enumerate(parts)])
