@@ -37,10 +37,13 @@ COPY data/articles data/articles
 ENV DATA_DIR=/app/data/articles \
     LLM_BACKEND=extractive \
     CHROMA_PATH=/app/data/chroma \
+    LEXICAL_PATH=/app/data/lexical \
     PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
     WORKERS=1
 
-RUN useradd --create-home --uid 10001 app && chown -R app:app /app/data
+# data/lexical: the store-backed mode's lexical index, a volume in docker-compose.yml.
+RUN useradd --create-home --uid 10001 app && mkdir -p /app/data/lexical \
+    && chown -R app:app /app/data
 USER app
 
 EXPOSE 8000

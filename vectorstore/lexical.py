@@ -21,8 +21,11 @@ query, and the corpus vocabulary with a vector per frequent word, for the vocabu
 
 from __future__ import annotations
 
+import fcntl
+import math
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS documents (
     content_hash TEXT NOT NULL,
     first_day TEXT,  -- ISO; NULL when the document has no date
     last_day TEXT,
+    indexed_at REAL NOT NULL,  -- time.time() when the version was indexed
     PRIMARY KEY (doc_id, content_hash)
 );
 CREATE INDEX IF NOT EXISTS documents_days ON documents (first_day, last_day);
@@ -146,7 +150,7 @@ class LexicalIndex:
             return
         span = doc.date_span()
         days = (span[0].isoformat(), span[1].isoformat()) if span else (None, None)
-        db.execute("INSERT INTO documents VALUES (?, ?, ?, ?)", (*key, *days))
+        db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?)", (*key, *days, time.time()))
         db.executemany(
             "INSERT INTO publications VALUES (?, ?, ?)",
             [(name, *key) for name in sorted(doc.publication_names())],
@@ -164,30 +168,39 @@ class LexicalIndex:
             words.items(),
         )
 
-    def remove_stale(self, live: dict[str, str]) -> None:
+    def remove_stale(self, live: dict[str, str], before: float | None = None) -> None:
         """Remove the versions of these documents (doc_id -> live content hash) that are not
-        the live one."""
+        the live one; only those indexed before `before` (a time.time()) if given."""
         with self._writing() as db:
             for doc_id, content_hash in live.items():
-                self._remove(db, doc_id, "AND content_hash != ?", (content_hash,))
+                self._remove(db, doc_id, content_hash, before)
 
-    def remove(self, doc_ids: Iterable[str]) -> None:
-        """Remove every version of these documents."""
+    def remove(self, doc_ids: Iterable[str], before: float | None = None) -> None:
+        """Remove every version of these documents (indexed before `before`, if given)."""
         with self._writing() as db:
             for doc_id in doc_ids:
-                self._remove(db, doc_id, "", ())
+                self._remove(db, doc_id, None, before)
 
     @staticmethod
-    def _remove(db: sqlite3.Connection, doc_id: str, which: str, more: tuple[str, ...]) -> None:
+    def _remove(
+        db: sqlite3.Connection, doc_id: str, keep: str | None, before: float | None
+    ) -> None:
         # The corpus vocabulary keeps its counts: it ranks words by use, and a word that
         # leaves with a document weighs little among many.
-        where = f"WHERE doc_id = ? {which}"
-        parameters = (doc_id, *more)
-        db.execute(
-            f"DELETE FROM chunk_terms WHERE rowid IN (SELECT row FROM chunks {where})", parameters
-        )
-        for table in ("chunks", "publications", "documents"):
-            db.execute(f"DELETE FROM {table} {where}", parameters)
+        versions = db.execute(
+            "SELECT content_hash FROM documents"
+            " WHERE doc_id = ? AND content_hash != ? AND indexed_at < ?",
+            (doc_id, keep or "", math.inf if before is None else before),
+        ).fetchall()
+        for (content_hash,) in versions:
+            key = (doc_id, content_hash)
+            db.execute(
+                "DELETE FROM chunk_terms WHERE rowid IN"
+                " (SELECT row FROM chunks WHERE doc_id = ? AND content_hash = ?)",
+                key,
+            )
+            for table in ("chunks", "publications", "documents"):
+                db.execute(f"DELETE FROM {table} WHERE doc_id = ? AND content_hash = ?", key)
 
     # -- keeping in step with the store --------------------------------------------------------
 
@@ -214,6 +227,18 @@ class LexicalIndex:
     def set_meta(self, key: str, value: str) -> None:
         with self._writing() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @contextmanager
+    def syncing(self) -> Iterator[None]:
+        """Held while a process brings the index up to date with the store: an exclusive lock
+        on a file beside the index, so that the workers of a host starting together over a
+        store the index lacks read it once, not once each."""
+        with self.path.with_suffix(".sync-lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def clear(self) -> None:
         """Empty the index (to rebuild it from the store)."""

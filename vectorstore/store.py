@@ -84,6 +84,9 @@ HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighb
 # Each sync re-reads the entries of this window, so it stays short.
 _SYNC_MARGIN = 10.0
 _MANIFEST_PAGE = 10_000
+# A full sync leaves alone what was indexed this recently (seconds): a writer's version between
+# its indexing and its commit.
+_WRITE_SECONDS = 60.0
 
 
 @contextmanager
@@ -567,7 +570,13 @@ class ChromaStore:
         truth."""
         if self.lexical is None:
             return 0
-        since = self.lexical.get_meta("synced_until")
+        with self.lexical.syncing():  # one process of the host at a time: the others wait
+            return self._sync_lexical(self.lexical, full)
+
+    def _sync_lexical(self, lexical: LexicalIndex, full: bool) -> int:
+        # What a writer indexed in the last minute may be a version it has yet to commit.
+        settled = time.time() - _WRITE_SECONDS
+        since = lexical.get_meta("synced_until")
         full = full or since is None
         where = None if full else {"ingested_at": {"$gte": float(since or 0) - _SYNC_MARGIN}}
         entries = [
@@ -578,19 +587,20 @@ class ChromaStore:
         missing = [
             entry
             for entry, _ in entries
-            if not self.lexical.has_version(entry.info.doc_id, entry.content_hash)
+            if not lexical.has_version(entry.info.doc_id, entry.content_hash)
         ]
         for i in range(0, len(missing), _WRITE_BATCH // 10):
-            self.lexical.add(self._indexed(missing[i : i + _WRITE_BATCH // 10]))
+            lexical.add(self._indexed(missing[i : i + _WRITE_BATCH // 10]))
         if full:
             live = {entry.info.doc_id: entry.content_hash for entry, _ in entries}
-            indexed = self.lexical.versions()
-            self.lexical.remove([d for d in indexed if d not in live])
-            self.lexical.remove_stale(
-                {d: live[d] for d, hashes in indexed.items() if d in live and len(hashes) > 1}
+            indexed = lexical.versions()
+            lexical.remove([d for d in indexed if d not in live], before=settled)
+            lexical.remove_stale(
+                {d: live[d] for d, hashes in indexed.items() if d in live and len(hashes) > 1},
+                before=settled,
             )
         newest = max((float(meta.get("ingested_at", 0)) for _, meta in entries), default=0.0)
-        self.lexical.set_meta("synced_until", str(max(newest, float(since or 0))))
+        lexical.set_meta("synced_until", str(max(newest, float(since or 0))))
         return len(missing)
 
     def _manifest_pages(self, where: dict[str, Any] | None) -> Iterator[tuple[str, dict[str, Any]]]:
