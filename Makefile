@@ -3,7 +3,8 @@
 # make test  - install that and the test tools into .venv, and run the test suite
 # make eval  - run the question set in-process, print the table, gate on eval/floors.toml
 # make lint  - ruff and mypy
-# make bench - ingest, /search and /ask against a plain LlamaIndex peer, and at scale (bench/results/)
+# make bench - ingest, /search and /ask against a plain LlamaIndex peer, and at scale in both
+#              retrieval modes; then a synthetic archive on a Chroma server (bench/results/)
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -61,6 +62,7 @@ eval: $(RUN_STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.archive
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

@@ -148,3 +148,16 @@ def test_an_empty_store_answers_with_nothing_found(tmp_path: Path, embedder: Emb
         assert client.post("/search", json={"query": "pommes"}).json()["results"] == []
         body = client.post("/ask", json={"question": MUSK}).json()
         assert body["abstained"] and body["citations"] == []
+
+
+@pytest.mark.parametrize(("limit", "mode"), [(10, "store"), (50_000, "memory")])
+def test_auto_serves_a_corpus_past_the_limit_from_the_store(
+    sample_settings: Settings, limit: int, mode: str
+) -> None:
+    settings = sample_settings.model_copy(
+        update={"retrieval_mode": "auto", "memory_max_chunks": limit}
+    )
+    with TestClient(create_app(settings)) as client:
+        health = client.get("/health").json()
+        assert health["retrieval"] == mode and health["chunks"] > 10
+        assert "97 milliards" in client.post("/ask", json={"question": MUSK}).json()["answer"]
