@@ -43,7 +43,7 @@ from bench.stats import percentile
 from config import PROJECT_ROOT, Settings
 from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence, make_embedder
 from vectorstore.records import chunk_id
-from vectorstore.store import NewVersion
+from vectorstore.store import NewVersion, open_client
 
 SAMPLE = PROJECT_ROOT / "data" / "articles"
 COLLECTION = "archive"
@@ -268,6 +268,50 @@ def upload_seen_elsewhere(first: Server, second: Server, number: int) -> float:
         httpx.delete(f"{first.url}/documents/{doc_id}", timeout=60).raise_for_status()
 
 
+def measure_workers(
+    row: dict[str, Any], work: Path, chroma: ChromaServer, memory_max: int, queries: int
+) -> None:
+    """Into `row`: each mode's worker (start-up, latency, memory), and an upload's way to
+    another host."""
+    scale = row["chunks"]
+    texts = DistinctQuestions(base_questions(), vocabulary([SAMPLE]))
+    for mode in ("store", "memory"):
+        if mode == "memory" and scale > memory_max:
+            row[mode] = {"skipped": f"over --memory-max ({memory_max:,} chunks)"}
+            continue
+        server = serve(work, chroma, mode, work / "host-a", f"{mode}-{scale}")
+        try:
+            figures = {"startup_seconds": server.startup_seconds}
+            figures |= latencies(server, texts, queries)
+            figures["rss_mb"] = server.rss_mb()
+        finally:
+            server.stop()
+        row[mode] = figures
+    shutil.rmtree(work / "host-b", ignore_errors=True)
+    shutil.copytree(work / "host-a", work / "host-b")
+    first = serve(work, chroma, "store", work / "host-a", f"upload-a-{scale}")
+    second = serve(work, chroma, "store", work / "host-b", f"upload-b-{scale}")
+    try:
+        row["upload_seen_elsewhere_s"] = upload_seen_elsewhere(first, second, scale)
+    finally:
+        first.stop()
+        second.stop()
+
+
+def remeasure(work: Path, memory_max: int, queries: int) -> dict[str, Any]:
+    """The workers' figures again over the archive a run left in `work` (on a quieter
+    machine, say), without writing it again."""
+    chroma = start_chroma(work / "chroma", work / "logs" / "chroma-again.log")
+    try:
+        settings = Settings(chroma_host=HOST, chroma_port=chroma.port, collection=COLLECTION)
+        store = ChromaStore(open_client(settings), COLLECTION, make_embedder(settings).fingerprint)
+        row: dict[str, Any] = {"chunks": store.count()}
+        measure_workers(row, work, chroma, memory_max, queries)
+    finally:
+        chroma.stop()
+    return row
+
+
 def run(scales: Sequence[int], work: Path, memory_max: int, queries: int) -> list[dict[str, Any]]:
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
@@ -299,28 +343,7 @@ def run(scales: Sequence[int], work: Path, memory_max: int, queries: int) -> lis
                 "recall_at_50_questions": dense_recall(store, archive, question_vectors),
                 "recall_at_50_drawn": dense_recall(store, archive, archive.drawn_like_chunks(50)),
             }
-            texts = DistinctQuestions(base_questions(), vocabulary([SAMPLE]))
-            for mode in ("store", "memory"):
-                if mode == "memory" and archive.chunks > memory_max:
-                    row[mode] = {"skipped": f"over --memory-max ({memory_max:,} chunks)"}
-                    continue
-                server = serve(work, chroma, mode, work / "host-a", f"{mode}-{scale}")
-                try:
-                    figures = {"startup_seconds": server.startup_seconds}
-                    figures |= latencies(server, texts, queries)
-                    figures["rss_mb"] = server.rss_mb()
-                finally:
-                    server.stop()
-                row[mode] = figures
-            shutil.rmtree(work / "host-b", ignore_errors=True)
-            shutil.copytree(work / "host-a", work / "host-b")
-            first = serve(work, chroma, "store", work / "host-a", f"upload-a-{scale}")
-            second = serve(work, chroma, "store", work / "host-b", f"upload-b-{scale}")
-            try:
-                row["upload_seen_elsewhere_s"] = upload_seen_elsewhere(first, second, scale)
-            finally:
-                first.stop()
-                second.stop()
+            measure_workers(row, work, chroma, memory_max, queries)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
     finally:
@@ -374,7 +397,15 @@ def main(argv: list[str] | None = None) -> None:
         "--work-dir", type=Path, default=PROJECT_ROOT / "bench" / ".work" / "archive"
     )
     parser.add_argument("--out-dir", type=Path, default=PROJECT_ROOT / "bench" / "results")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="measure the workers again over the archive left in --work-dir; print JSON",
+    )
     args = parser.parse_args(argv)
+    if args.again:
+        print(json.dumps(remeasure(args.work_dir, args.memory_max, args.queries), indent=2))
+        return
     scales = sorted(int(s) for s in args.scales.split(","))
     rows = run(scales, args.work_dir, args.memory_max, args.queries)
     args.out_dir.mkdir(parents=True, exist_ok=True)
