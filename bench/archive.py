@@ -92,6 +92,13 @@ class Archive:
     def chunks(self) -> int:
         return self.documents * CHUNKS_PER_DOCUMENT
 
+    def catch_up(self, documents: int) -> None:
+        """Draw the first `documents` documents again without writing them (they are in the
+        store from an earlier run): the same seed draws the same documents."""
+        for number in range(documents):
+            self._document(number)
+        self.documents = documents
+
     def grow_to(self, chunks: int) -> float:
         """Write documents until the archive holds `chunks` chunks; the seconds it took."""
         started = time.perf_counter()
@@ -312,9 +319,12 @@ def remeasure(work: Path, memory_max: int, queries: int) -> dict[str, Any]:
     return row
 
 
-def run(scales: Sequence[int], work: Path, memory_max: int, queries: int) -> list[dict[str, Any]]:
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "logs").mkdir(parents=True)
+def run(
+    scales: Sequence[int], work: Path, memory_max: int, queries: int, resume: bool = False
+) -> list[dict[str, Any]]:
+    if not resume:
+        shutil.rmtree(work, ignore_errors=True)
+    (work / "logs").mkdir(parents=True, exist_ok=True)
     chroma = start_chroma(work / "chroma", work / "logs" / "chroma.log")
     rows: list[dict[str, Any]] = []
     try:
@@ -323,12 +333,17 @@ def run(scales: Sequence[int], work: Path, memory_max: int, queries: int) -> lis
             chroma_port=chroma.port,
             collection=COLLECTION,
             lexical_path=work / "host-a",
+            # A Chroma server compacting a large collection can take longer than the default
+            # 10 s to take a write.
+            chroma_timeout=300,
         )
         embedder = make_embedder(settings)
         store = ChromaStore.from_settings(settings, embedder.fingerprint)  # host A's index
         archive = Archive(store, Topics.of_sample(embedder))
+        if resume:
+            archive.catch_up(store.document_count())
         question_vectors = embedder.embed_query(base_questions()[:50])
-        for scale in scales:
+        for scale in (s for s in scales if s > archive.chunks):
             print(f"archive: writing up to {scale:,} chunks", file=sys.stderr)
             before = archive.chunks
             seconds = archive.grow_to(scale)
@@ -398,6 +413,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out-dir", type=Path, default=PROJECT_ROOT / "bench" / "results")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on growing the archive a stopped run left in --work-dir",
+    )
+    parser.add_argument(
         "--again",
         action="store_true",
         help="measure the workers again over the archive left in --work-dir; print JSON",
@@ -407,7 +427,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(remeasure(args.work_dir, args.memory_max, args.queries), indent=2))
         return
     scales = sorted(int(s) for s in args.scales.split(","))
-    rows = run(scales, args.work_dir, args.memory_max, args.queries)
+    rows = run(scales, args.work_dir, args.memory_max, args.queries, args.resume)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "archive.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     text = table(rows)
