@@ -17,7 +17,7 @@ def evidence(sample_settings: Settings, embedder: Embedder) -> Evidence:
     retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(
         "Combien Elon Musk a-t-il proposé pour OpenAI et combien SoftBank a-t-il injecté ?", 5
     )
-    sentences, _ = retrieval.snapshot.sentences_of([h.chunk.id for h in retrieval.hits])
+    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
     chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
     whole = [s for s in sentences if s.whole]
     return Evidence(whole, [chunks[s.chunk_id] for s in whole])
@@ -175,8 +175,7 @@ def test_a_bare_name_is_verified_as_the_answer_to_the_question(
     the answer to the question about Trump and Bezos it is unsupported (held-out set)."""
     store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
     question = "Which newspaper's coverage did Trump and Jeff Bezos clash over?"
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
-    snapshot = retrieval.snapshot
+    snapshot = HybridRetriever(store, embedder, sample_settings).snapshot
     wsj_chunks = [c.id for c in snapshot.chunks if "Wall Street Journal" in c.text]
     sentences, _ = snapshot.sentences_of(wsj_chunks)
     wsj = [s for s in sentences if s.whole and "Wall Street Journal" in s.text]
