@@ -92,12 +92,15 @@ class Archive:
     def chunks(self) -> int:
         return self.documents * CHUNKS_PER_DOCUMENT
 
-    def catch_up(self, documents: int) -> None:
-        """Draw the first `documents` documents again without writing them (they are in the
-        store from an earlier run): the same seed draws the same documents."""
-        for number in range(documents):
-            self._document(number)
-        self.documents = documents
+    def catch_up(self) -> None:
+        """Take up an archive an earlier run wrote: its documents are counted and its chunk
+        vectors read back from the store, in the rows `row_of` gives them."""
+        self.documents = self.store.document_count()
+        matrix = np.zeros((self.chunks, self.topics.centres.shape[1]), np.float32)
+        for chunk, vector in self.store.chunk_vectors():
+            if chunk.startswith("archive"):
+                matrix[row_of(chunk)] = vector
+        self.chunk_vectors = [matrix]
 
     def grow_to(self, chunks: int) -> float:
         """Write documents until the archive holds `chunks` chunks; the seconds it took."""
@@ -305,14 +308,39 @@ def measure_workers(
         second.stop()
 
 
-def remeasure(work: Path, memory_max: int, queries: int) -> dict[str, Any]:
-    """The workers' figures again over the archive a run left in `work` (on a quieter
-    machine, say), without writing it again."""
-    chroma = start_chroma(work / "chroma", work / "logs" / "chroma-again.log")
+def remeasure(
+    work: Path, memory_max: int, queries: int, ef_search: int | None = None
+) -> dict[str, Any]:
+    """The figures again over the archive a run left in `work` (on a quieter machine, say),
+    without writing it again: dense recall (its vectors drawn again from the seed) and the
+    workers. `ef_search` first changes the HNSW index's search breadth (Chroma applies it
+    once the server starts again)."""
+    log = work / "logs" / "chroma-again.log"
+    settings = Settings(collection=COLLECTION, chroma_host=HOST, chroma_timeout=300)
+    embedder = make_embedder(settings)
+    if ef_search is not None:
+        chroma = start_chroma(work / "chroma", log)
+        try:
+            client = open_client(settings.model_copy(update={"chroma_port": chroma.port}))
+            client.get_collection(COLLECTION).modify(
+                configuration={"hnsw": {"ef_search": ef_search}}
+            )
+        finally:
+            chroma.stop()
+    chroma = start_chroma(work / "chroma", log)
     try:
-        settings = Settings(chroma_host=HOST, chroma_port=chroma.port, collection=COLLECTION)
-        store = ChromaStore(open_client(settings), COLLECTION, make_embedder(settings).fingerprint)
-        row: dict[str, Any] = {"chunks": store.count()}
+        settings = settings.model_copy(update={"chroma_port": chroma.port})
+        store = ChromaStore(open_client(settings), COLLECTION, embedder.fingerprint)
+        archive = Archive(store, Topics.of_sample(embedder))
+        archive.catch_up()
+        row: dict[str, Any] = {
+            "chunks": archive.chunks,
+            "ef_search": ef_search,
+            "recall_at_50_questions": dense_recall(
+                store, archive, embedder.embed_query(base_questions()[:50])
+            ),
+            "recall_at_50_drawn": dense_recall(store, archive, archive.drawn_like_chunks(50)),
+        }
         measure_workers(row, work, chroma, memory_max, queries)
     finally:
         chroma.stop()
@@ -341,7 +369,7 @@ def run(
         store = ChromaStore.from_settings(settings, embedder.fingerprint)  # host A's index
         archive = Archive(store, Topics.of_sample(embedder))
         if resume:
-            archive.catch_up(store.document_count())
+            archive.catch_up()
         question_vectors = embedder.embed_query(base_questions()[:50])
         for scale in (s for s in scales if s > archive.chunks):
             print(f"archive: writing up to {scale:,} chunks", file=sys.stderr)
@@ -413,6 +441,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out-dir", type=Path, default=PROJECT_ROOT / "bench" / "results")
     parser.add_argument(
+        "--ef-search", type=int, help="with --again: the HNSW search breadth to set first"
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="go on growing the archive a stopped run left in --work-dir",
@@ -424,7 +455,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.again:
-        print(json.dumps(remeasure(args.work_dir, args.memory_max, args.queries), indent=2))
+        row = remeasure(args.work_dir, args.memory_max, args.queries, args.ef_search)
+        print(json.dumps(row, indent=2))
         return
     scales = sorted(int(s) for s in args.scales.split(","))
     rows = run(scales, args.work_dir, args.memory_max, args.queries, args.resume)

@@ -84,6 +84,7 @@ HNSW = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighb
 # Each sync re-reads the entries of this window, so it stays short.
 _SYNC_MARGIN = 10.0
 _MANIFEST_PAGE = 10_000
+_VECTOR_PAGE = 5_000
 # A full sync leaves alone what was indexed this recently (seconds): a writer's version between
 # its indexing and its commit.
 _WRITE_SECONDS = 60.0
@@ -540,6 +541,26 @@ class ChromaStore:
             chunk = Chunk.from_record(rid, text, meta)
             found[rid] = (chunk, *_unpack(chunk, meta, _dimension(meta)))
         return found
+
+    def chunk_vectors(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every chunk record's id and vector (float32), a page at a time (for benchmarks
+        that compare the vector index with exact search)."""
+        offset = 0
+        while True:
+            with _unavailable_as_503("get"):
+                got = _reading(
+                    partial(
+                        self._cols.chunks.get,
+                        include=["embeddings"],
+                        limit=_VECTOR_PAGE,
+                        offset=offset,
+                    )
+                )
+            vectors = np.asarray(got["embeddings"], dtype=np.float32)
+            yield from zip(got["ids"], vectors, strict=True)
+            if len(got["ids"]) < _VECTOR_PAGE:
+                return
+            offset += _VECTOR_PAGE
 
     def chunk_texts(self, ids: Sequence[str]) -> list[str]:
         """The texts of these chunks (those found), in no set order."""
