@@ -345,27 +345,33 @@ class LexicalIndex:
 
     # -- the corpus vocabulary -----------------------------------------------------------------
 
-    def word_vectors(self, embedder: Embedder, n: int = VOCABULARY_SIZE) -> dict[str, np.ndarray]:
-        """The n most used words of the corpus with their vectors (float32, unit length).
-        Those without one are embedded and their vectors kept, so that the next process
-        (the ingester fills them after each run) reads them instead."""
+    def word_vectors(
+        self, embedder: Embedder, n: int = VOCABULARY_SIZE
+    ) -> tuple[list[str], np.ndarray]:
+        """The n most used words of the corpus, most used first, and their vectors as the rows
+        of one matrix ((n, dimension) float32, unit length). Those without one are embedded
+        and their vectors kept, so that the next process (the ingester fills them after each
+        run) reads them instead."""
         rows = self._db().execute(
             "SELECT word, vector FROM words ORDER BY count DESC, word LIMIT ?", (n,)
         )
-        found = {
-            str(word): None if blob is None else np.frombuffer(blob, _VECTOR) for word, blob in rows
-        }
-        missing = [word for word, vector in found.items() if vector is None]
+        found = rows.fetchall()
+        matrix = np.zeros((len(found), embedder.dimension), np.float32)
+        missing: list[tuple[int, str]] = []
+        for row, (word, blob) in enumerate(found):
+            if blob is None:
+                missing.append((row, str(word)))
+            else:
+                matrix[row] = np.frombuffer(blob, _VECTOR)
         for i in range(0, len(missing), _EMBED_BATCH):
             batch = missing[i : i + _EMBED_BATCH]
-            vectors = np.asarray(embedder.embed_query(batch), _VECTOR)
-            found.update(zip(batch, vectors, strict=True))
+            matrix[[row for row, _ in batch]] = embedder.embed_query([w for _, w in batch])
             with self._writing() as db:
                 db.executemany(
                     "UPDATE words SET vector = ? WHERE word = ?",
-                    [(v.tobytes(), w) for w, v in zip(batch, vectors, strict=True)],
+                    [(matrix[row].tobytes(), word) for row, word in batch],
                 )
-        return {word: vector for word, vector in found.items() if vector is not None}
+        return [str(word) for word, _ in found], matrix
 
 
 def terms_of(text: str) -> str:

@@ -25,29 +25,26 @@ _NEAREST_REMEMBERED = 100_000
 class VocabularyBridge:
     """The corpus vocabulary with a vector per word, and the lookup of foreign query words.
 
-    `words` are the corpus words a foreign word may be carried to, each with its vector in
-    `vectors` (which may hold more: words seen before a refresh); `is_known(terms)` says
-    whether the corpus uses every one of a word's terms. `of_texts` builds one from texts."""
+    `words` are the corpus words a foreign word may be carried to, with their vectors as the
+    rows of `matrix` ((len(words), dimension) float32, unit length); `vectors` maps words to
+    vectors and may hold more (words seen before a refresh); `is_known(terms)` says whether the
+    corpus uses every one of a word's terms. `of_texts` builds one from texts."""
 
     def __init__(
         self,
         words: list[str],
+        matrix: np.ndarray,
         vectors: dict[str, np.ndarray],
         is_known: Callable[[set[str]], bool],
         threshold: float,
-        dimension: int,
     ) -> None:
         self.threshold = threshold
         self._words = words
+        self._matrix = matrix
         self._cache = vectors
         self._is_known = is_known
         self._nearest: dict[str, str] = {}
         self._foreign: dict[str, bool] = {}
-        self._matrix = (
-            np.stack([vectors[w] for w in words])
-            if words
-            else np.zeros((0, dimension), dtype=np.float32)
-        )
 
     @classmethod
     def of_texts(
@@ -66,7 +63,12 @@ class VocabularyBridge:
         for i in range(0, len(missing), _BATCH):
             batch = missing[i : i + _BATCH]
             cache.update(zip(batch, embedder.embed_query(batch), strict=True))
-        return cls(words, cache, terms.issuperset, threshold, embedder.dimension)
+        matrix = (
+            np.stack([cache[w] for w in words])
+            if words
+            else np.zeros((0, embedder.dimension), dtype=np.float32)
+        )
+        return cls(words, matrix, cache, terms.issuperset, threshold)
 
     @property
     def vocabulary(self) -> dict[str, np.ndarray]:

@@ -27,7 +27,13 @@ import numpy as np
 
 from app.services.bridge import VocabularyBridge
 from app.services.filters import DocumentFilter
-from app.services.retriever import QueryVectors, Retrieval, fuse, top_rows
+from app.services.retriever import (
+    QueryVectors,
+    Retrieval,
+    fuse,
+    release_free_memory,
+    top_rows,
+)
 from config import Settings
 from ingest.pipeline import pooled_chunk_vectors
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder, Sentence
@@ -40,6 +46,10 @@ from vectorstore.tokens import tokenize
 # A filter that allows at most this many documents goes to Chroma as their ids; a broader one
 # takes this many times more dense candidates, and keeps those the filter allows.
 _WHERE_IDS = 1_000
+# The dense ranking brings this many times the fusion's pool: the chunks past the pool are
+# fetched too, for the sentence ranking to reach (an English question's best sentence is often
+# in a chunk whose vector ranks it lower) and for the fusion's tail.
+DENSE_REACH = 3
 _OVERFETCH = 10
 # The vocabulary bridge is read again at most this often (seconds) as documents come in.
 _BRIDGE_SECONDS = 60.0
@@ -101,16 +111,17 @@ class StoreRetriever:
         store.sync_lexical()
         self._bridge = self._read_bridge()
         self._bridge_read = time.monotonic()
+        release_free_memory()
 
     def _read_bridge(self) -> VocabularyBridge:
         """The vocabulary bridge over the corpus's most used words, from the lexical index."""
-        vectors = self.lexical.word_vectors(self.embedder)
+        words, matrix = self.lexical.word_vectors(self.embedder)
         return VocabularyBridge(
-            sorted(vectors),
-            vectors,
+            words,
+            matrix,
+            dict(zip(words, matrix, strict=True)),  # views of the matrix's rows, not copies
             lambda terms: len(self.lexical.known(terms)) == len(terms),
             self.settings.bridge_threshold,
-            self.embedder.dimension,
         )
 
     def counts(self) -> tuple[int, int]:
@@ -197,7 +208,7 @@ class StoreRetriever:
         allowed = document_filter.condition() if document_filter else None
         # Two stages of two round trips each, each pair at once: the dense and the lexical
         # rankings; then the manifest's live versions and the candidates' records.
-        dense_future = self._pool.submit(self._dense, vector, pool, allowed)
+        dense_future = self._pool.submit(self._dense, vector, DENSE_REACH * pool, allowed)
         lexical = [c for c, _ in self.lexical.top(lexical_query, pool, allowed)]
         dense = dense_future.result()
         candidates = list(dict.fromkeys([*dense, *lexical]))
@@ -222,7 +233,7 @@ class StoreRetriever:
         terms = set(tokenize(lexical_query))
         known_share = len(self.lexical.known(terms)) / len(terms) if terms else 0.0
         rankings = [
-            (dense_rows, settings.dense_weight),
+            (dense_rows[:pool], settings.dense_weight),
             (_by_best_sentence(records, rows, vector, 3 * pool), settings.sentence_weight),
             (
                 [row_of[c] for c in lexical if c in row_of],
