@@ -625,6 +625,16 @@ class ChromaStore:
         lexical.set_meta("synced_until", str(max(newest, float(since or 0))))
         return len(missing)
 
+    def _pages_by_id(self, ids: Sequence[str], include: list[str]) -> Iterator[dict[str, Any]]:
+        """Chroma's `get` of these chunk records, `_READ_PAGE` ids at a time."""
+        for i in range(0, len(ids), _READ_PAGE):
+            with _unavailable_as_503("get"):
+                yield _reading(
+                    partial(
+                        self._cols.chunks.get, ids=list(ids[i : i + _READ_PAGE]), include=include
+                    )
+                )
+
     def _manifest_pages(self, where: dict[str, Any] | None) -> Iterator[tuple[str, dict[str, Any]]]:
         """The manifest's records (matching `where`) with their metadata, a page at a time."""
         offset = 0
@@ -647,15 +657,7 @@ class ChromaStore:
         ]
         ids = [c for mine in ids_of for c in mine]
         found: dict[str, Chunk] = {}
-        for i in range(0, len(ids), _READ_PAGE):
-            with _unavailable_as_503("get"):
-                got = _reading(
-                    partial(
-                        self._cols.chunks.get,
-                        ids=ids[i : i + _READ_PAGE],
-                        include=["documents", "metadatas"],
-                    )
-                )
+        for got in self._pages_by_id(ids, ["documents", "metadatas"]):
             for rid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 found[rid] = Chunk.from_record(rid, text, meta)
         versions = [[found[c] for c in mine if c in found] for mine in ids_of]
@@ -727,15 +729,7 @@ class ChromaStore:
         """The sentences of these (live) chunks and their vectors, in the order of `chunks`."""
         read, self._sentences_read = self._sentences_read, {}
         missing = [chunk_id for chunk_id in chunks if chunk_id not in read]
-        for i in range(0, len(missing), _READ_PAGE):
-            with _unavailable_as_503("get"):
-                got = _reading(
-                    partial(
-                        self._cols.chunks.get,
-                        ids=missing[i : i + _READ_PAGE],
-                        include=["metadatas", "embeddings"],
-                    )
-                )
+        for got in self._pages_by_id(missing, ["metadatas", "embeddings"]):
             for rid, meta, vector in zip(
                 got["ids"], got["metadatas"], got["embeddings"], strict=True
             ):

@@ -225,6 +225,32 @@ class Retrieval:
         return found
 
 
+class StoreWatch:
+    """Whether the store can be reached, as a retriever's watcher last found it: while it
+    cannot, questions are refused with its error rather than answered from what nothing
+    keeps current."""
+
+    def __init__(self, store: ChromaStore) -> None:
+        self.store = store
+        self._down: str | None = None
+
+    def generation(self) -> str:
+        """The store's generation; StoreUnavailable (remembered until a call succeeds) when
+        the store cannot be reached."""
+        try:
+            generation = self.store.generation()
+        except StoreUnavailable as exc:
+            self._down = exc.message
+            raise
+        self._down = None
+        return generation
+
+    def check(self) -> None:
+        """StoreUnavailable if the last look found the store unreachable."""
+        if self._down is not None:
+            raise StoreUnavailable(self._down)
+
+
 class QueryVectors:
     """Vectors of queries and of their foreign words, the last `size` texts remembered: a
     question asked again (a retry, a popular question) is not embedded again. The others go
@@ -313,7 +339,7 @@ class HybridRetriever:
         self.settings = settings
         self._lock = threading.Lock()
         self._query_vectors = QueryVectors(embedder, settings.query_cache_size)
-        self._store_down: str | None = None  # the store's error while it cannot be reached
+        self._watch = StoreWatch(store)
         self._word_vectors: dict[str, np.ndarray] = {}
         self._snapshot = self._build_snapshot()
 
@@ -394,13 +420,7 @@ class HybridRetriever:
         While the store cannot be reached, questions are refused with its error rather than
         answered from a snapshot that nothing keeps current.
         """
-        try:
-            generation = self.store.generation()
-        except StoreUnavailable as exc:
-            self._store_down = exc.message
-            raise
-        self._store_down = None
-        if generation == self._snapshot.generation:
+        if self._watch.generation() == self._snapshot.generation:
             return False
         self.refresh()
         return True
@@ -443,8 +463,7 @@ class HybridRetriever:
     def _query(self, query: str) -> tuple[Snapshot, list[str]]:
         """The snapshot a query is answered from, and the texts to embed for it: the query
         and its foreign words."""
-        if self._store_down is not None:
-            raise StoreUnavailable(self._store_down)
+        self._watch.check()
         snapshot = self._snapshot
         return snapshot, [query, *snapshot.bridge.foreign_words(query)]
 

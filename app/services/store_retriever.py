@@ -30,6 +30,7 @@ from app.services.filters import DocumentFilter
 from app.services.retriever import (
     QueryVectors,
     Retrieval,
+    StoreWatch,
     fuse,
     release_free_memory,
     top_rows,
@@ -37,7 +38,6 @@ from app.services.retriever import (
 from config import Settings
 from ingest.pipeline import pooled_chunk_vectors
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder, Sentence
-from vectorstore.errors import StoreUnavailable
 from vectorstore.lexical import AllowedDocuments, LexicalIndex
 from vectorstore.records import chunk_id, version_of
 from vectorstore.store import LiveVersion
@@ -106,7 +106,7 @@ class StoreRetriever:
         self._lock = threading.Lock()
         self._query_vectors = QueryVectors(embedder, settings.query_cache_size)
         self._pool = ThreadPoolExecutor(4, thread_name_prefix="store-retrieval")
-        self._store_down: str | None = None
+        self._watch = StoreWatch(store)
         self._generation = store.generation()
         store.sync_lexical()
         self._bridge = self._read_bridge()
@@ -146,13 +146,7 @@ class StoreRetriever:
     def refresh_if_changed(self) -> bool:
         """`refresh` when another process changed the store; True if it did. While the
         store cannot be reached, questions are refused with its error."""
-        try:
-            generation = self.store.generation()
-        except StoreUnavailable as exc:
-            self._store_down = exc.message
-            raise
-        self._store_down = None
-        if generation == self._generation:
+        if self._watch.generation() == self._generation:
             return False
         self.refresh()
         return True
@@ -181,8 +175,7 @@ class StoreRetriever:
         )
 
     def _query(self, query: str) -> tuple[VocabularyBridge, list[str]]:
-        if self._store_down is not None:
-            raise StoreUnavailable(self._store_down)
+        self._watch.check()
         bridge = self._bridge
         return bridge, [query, *bridge.foreign_words(query)]
 
