@@ -112,11 +112,11 @@ def test_through_the_service_errors_keep_their_shape_and_answers_are_logged_and_
 
 def test_a_store_that_is_down_gives_its_error_through_the_fast_path(client: TestClient) -> None:
     retriever: HybridRetriever = client.app.state.components.retriever  # type: ignore[attr-defined]
-    retriever._store_down = "the vector store cannot be reached"
+    retriever._watch._down = "the vector store cannot be reached"
     try:
         down = client.post("/search", json={"query": QUERY})
     finally:
-        retriever._store_down = None
+        retriever._watch._down = None
     assert down.status_code == 503
     assert down.json() == {
         "error": "StoreUnavailable",
