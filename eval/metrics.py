@@ -44,6 +44,8 @@ class QuestionResult:
     citation_support: float | None = None
     citation_recall: float | None = None
     unsupported: list[str] = field(default_factory=list)
+    # Why a model's answer was not given (a fallback's notice); "" when it was, or no model.
+    notice: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +71,7 @@ def markers_valid(body: dict[str, Any]) -> bool:
 
 def score_answer(q: Question, body: dict[str, Any], embed: Embed, result: QuestionResult) -> None:
     result.answer = body["answer"]
+    result.notice = body.get("notice", "") if body.get("fallback") else ""
     answered = not body["abstained"]
     # The language the answer is written in, not the one the service says it detected: an
     # English question answered with French quotations does not match.

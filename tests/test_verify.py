@@ -187,6 +187,31 @@ def test_a_bare_name_is_verified_as_the_answer_to_the_question(
     assert checked.citations == [] and checked.unsupported == ["The Wall Street Journal."]
 
 
+def test_what_a_claim_adds_to_its_question_must_be_in_the_sentence_it_rests_on(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """ "supercherie [2]" cited to a sentence about the same people and the same funds, which
+    does not say the word: the word is what the answer adds, so it is pinned to the sentence
+    that says it, and a claim resting on a sentence that only names its people is removed
+    (both seen on eval/questions.jsonl, q072 and q014)."""
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    question = (
+        "De quel mot Musk a-t-il qualifié le projet Stargate en affirmant que Softbank "
+        "n'avait pas les fonds ?"
+    )
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
+    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
+    said = next(s for s in sentences if s.whole and "supercherie" in s.text)
+    about = next(s for s in sentences if s.whole and "OpenAI n’a pas les fonds" in s.text)
+    shown = Evidence([said, about], [chunks[said.chunk_id], chunks[about.chunk_id]])
+    checked = verify("supercherie [2].", shown, embedder.embed, question=question)
+    assert checked.text == "supercherie [1]." and checked.citations[0].sentence == said
+    alone = Evidence([about], [chunks[about.chunk_id]])
+    claim = "Musk a qualifié le projet Stargate de supercherie [1]."
+    assert verify(claim, alone, embedder.embed, question=question).citations == []
+
+
 SOURCE = "Aaron Chatterji, ancien économiste senior dans le Conseil des conseillers économiques."
 
 

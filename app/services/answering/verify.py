@@ -6,7 +6,12 @@ sentence it was shown does, which it is then pinned to. Support means:
 
 1. `support.judge`: its numbers and names are in the cited sentences, and its key terms or its
    meaning (a wrong figure or an invented name is the commonest invention);
-2. the model's own check, when one is given (`model_check`): asked whether the cited sentences
+2. what it adds to the question is there: when it is written in its cited sentences' language,
+   at least half of its terms that the question does not hold are in them (`ANSWER_TERMS_MIN`),
+   so that a sentence which only shares the question's words (a bare "supercherie [2]" cited to
+   a sentence about the same people, or a claim pinned to the title-like sentence that names
+   them) does not pass for its source;
+3. the model's own check, when one is given (`model_check`): asked whether the cited sentences
    state everything the written one does, its odds of Yes must reach `SUPPORT_ODDS`. With this
    model the check is weak (see the constant), so it only removes what the model clearly
    rejects, such as a sentence pinned to a sentence about something else.
@@ -24,8 +29,10 @@ from dataclasses import dataclass, field
 from app.services.answering.chat import ChatModel, Messages, few_shot
 from app.services.answering.generator import Citation
 from app.services.answering.support import Embed, judge, split_claims
+from app.services.language import detect_language
 from prompts import load_examples, load_prompt
 from vectorstore import Chunk, Sentence
+from vectorstore.tokens import tokenize
 
 # The model's odds of "Yes" a written sentence needs. This model's check is weak: on ten
 # hand-made pairs (translations and paraphrases against changed figures, swapped things and
@@ -39,6 +46,11 @@ _END = re.compile(r"[.!?…]+$")
 _MARKER = re.compile(r"\[\d+\]")
 # A written sentence this short is an answer only with its question (see `verify`).
 BARE_ANSWER_WORDS = 5
+# The share of a written sentence's own terms (those its question does not hold) that its cited
+# sentences must hold, when both are in the same language. A copy or a close rewording of the
+# cited sentence holds nearly all; a sentence resting on another sentence that only names the
+# same people holds few (0-0.2 on the eval's wrong citations, README "The reader").
+ANSWER_TERMS_MIN = 0.5
 
 # Whether the cited texts state everything the written sentence does.
 ModelCheck = Callable[[str, Sequence[str]], bool]
@@ -94,7 +106,7 @@ def verify(
         judged = claim.sentence
         if question and len(_MARKER.sub("", judged).split()) <= BARE_ANSWER_WORDS:
             judged = f"{question} {judged}"
-        cited = _pinned(judged, claim.markers, evidence, embed, model_check, names_from)
+        cited = _pinned(judged, claim.markers, evidence, embed, model_check, names_from, question)
         if not cited:
             result.unsupported.append(claim.sentence)
             continue
@@ -117,15 +129,19 @@ def _pinned(
     embed: Embed,
     model_check: ModelCheck | None,
     names_from: str = "",
+    question: str = "",
 ) -> list[tuple[Sentence, Chunk]]:
     """The sentences the claim rests on: those it cites if they support it, else the one
     shown sentence that does (a small model cites [3] for the third sentence as often as for
     the fourth, or forgets the marker); empty when none does."""
     cited = [c for m in dict.fromkeys(markers) if (c := evidence.cited(m))]
-    if cited and _supported(claim, cited, embed, model_check, names_from):
+    if cited and _supported(claim, cited, embed, model_check, names_from, question):
         return cited
     others = [c for c in zip(evidence.sentences, evidence.chunks, strict=True) if c not in cited]
-    return next(([c] for c in others if _supported(claim, [c], embed, model_check, names_from)), [])
+    return next(
+        ([c] for c in others if _supported(claim, [c], embed, model_check, names_from, question)),
+        [],
+    )
 
 
 def _supported(
@@ -134,8 +150,11 @@ def _supported(
     embed: Embed,
     model_check: ModelCheck | None,
     names_from: str = "",
+    question: str = "",
 ) -> bool:
     texts = [sentence.text for sentence, _ in cited]
+    if not holds_what_it_adds(claim, question, texts):
+        return False
     # The passages and their articles' titles, which the writer saw: names may come from them.
     context = list(dict.fromkeys(t for _, chunk in cited for t in (chunk.doc.title, chunk.text)))
     context += [names_from] if names_from else []
@@ -143,6 +162,18 @@ def _supported(
         return False
     titled = [f"({chunk.doc.title}) {sentence.text}" for sentence, chunk in cited]
     return model_check is None or model_check(claim, titled)
+
+
+def holds_what_it_adds(claim: str, question: str, cited: Sequence[str]) -> bool:
+    """Whether the cited texts hold at least `ANSWER_TERMS_MIN` of the claim's terms that the
+    question does not (`tokenize`'s stems); True when the claim adds none, or is written in
+    another language than the cited texts (its terms are then translations, which the judge's
+    meaning check weighs)."""
+    evidence = " ".join(cited)
+    added = set(tokenize(claim)) - set(tokenize(question))
+    if not added or detect_language(claim) != detect_language(evidence):
+        return True
+    return len(added & set(tokenize(evidence))) >= ANSWER_TERMS_MIN * len(added)
 
 
 def model_checker(model: ChatModel) -> ModelCheck:
