@@ -54,6 +54,15 @@ def test_a_question_the_articles_do_not_cover_is_declined(
     assert re.search(r"ne le disent pas|do not say", body["answer"])
 
 
+def test_a_question_in_an_article_is_never_quoted_as_an_answer(client: TestClient) -> None:
+    """The sample's "Et si l'intelligence artificielle devenait le nouvel allié des
+    gouvernements ?" and "Comment une telle offre peut-elle transformer ... ?" ask; they were
+    quoted as the answer to how long the offer lasts (eval/questions.jsonl, q042)."""
+    body = ask(client, "How long will the one-dollar offer to the US federal government last?")
+    assert all(not c["text"].rstrip(" »”").endswith("?") for c in body["citations"]), body
+    assert "?" not in body["answer"]
+
+
 def test_citation_offsets_point_into_the_cited_passage(client: TestClient) -> None:
     body = ask(client, "Combien SoftBank aurait-il injecté dans Stargate selon Musk ?")
     assert not body["abstained"]

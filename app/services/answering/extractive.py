@@ -118,8 +118,12 @@ class ExtractiveGenerator:
             return []
         best: dict[tuple[str, int, int], Scored] = {}
         for sentence, cosine in zip(sentences, vectors @ retrieval.query_vector, strict=True):
-            if not sentence.whole or addresses_an_assistant(sentence.text):
-                continue  # a piece cut at a chunk boundary, or an order to AI assistants
+            if (
+                not sentence.whole
+                or addresses_an_assistant(sentence.text)
+                or asks_a_question(sentence.text)
+            ):
+                continue  # a piece cut at a chunk boundary, an order to AI assistants, a question
             key = (sentence.doc_id, sentence.start, sentence.end)
             rank = ranks[sentence.chunk_id]
             if key in best and best[key].chunk_rank <= rank:
@@ -146,6 +150,12 @@ class ExtractiveGenerator:
             for c in citations
         )
         return f"{prompt['lead_in']} {quotes}"
+
+
+def asks_a_question(text: str) -> bool:
+    """Whether the sentence is a question ("Un soutien financier surprenant ?", "Et si l'IA
+    devenait l'alliée des gouvernements ?"): it asks, so it states no fact that could answer."""
+    return text.rstrip(" \t\n»”\"')").endswith("?")
 
 
 def _no_markers(text: str) -> str:
