@@ -68,6 +68,8 @@ def test_an_english_question_over_french_articles_is_answered_in_english(
     assert re.search(r"97\s*billion", body["answer"]), body["answer"]
     assert detect_language(re.sub(r"\[\d+\]", "", body["answer"])) == "en"
     assert "97 milliards" in cited(body)  # the citation is the French sentence it rests on
+    # The cited sentence translated, which keeps the model's figure and names (`final_text`).
+    assert body["answer"].startswith("According to the articles:"), body["answer"]
 
 
 def test_an_openai_client_streams_the_reader_s_verified_answer(reader: TestClient) -> None:

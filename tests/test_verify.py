@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.answering.support import judge
+from app.services.answering.support import judge, keeps_facts
 from app.services.answering.verify import Evidence, Verified, verify
 from app.services.retriever import HybridRetriever
 from config import Settings
@@ -274,3 +274,33 @@ def test_a_name_of_the_question_counts_for_a_translation(
     question = "How much did Elon Musk offer for the ChatGPT maker OpenAI?"
     kept = verify(claim, evidence, embedder.embed, names_from=question)
     assert not kept.unsupported and kept.citations[0].sentence.text.startswith("Dans ce qui")
+
+
+@pytest.mark.parametrize(
+    ("written", "translation", "kept"),
+    [
+        # The translation of the cited sentence says more, and all the model said: it stands.
+        (
+            "The Pentagon deal was for 200 million dollars [1].",
+            "In June, she signed a $200 million contract with the Pentagon for the American "
+            "military [1].",
+            True,
+        ),
+        (
+            "Altman is giving $1 million [1].",
+            "Altman will make a million-dollar donation [1].",
+            True,
+        ),
+        # The model took the club's name from the passage around the sentence it cited.
+        (
+            "Elon Musk slept at Mar-a-Lago, Florida [1].",
+            "Elon Musk has been particularly close to Trump in the last few weeks [1].",
+            False,
+        ),
+        ("OpenAI raised 40 billion dollars [1].", "OpenAI raised funds [1].", False),
+    ],
+)
+def test_a_translation_replaces_the_model_s_words_only_with_all_their_facts(
+    written: str, translation: str, kept: bool
+) -> None:
+    assert keeps_facts(written, translation) is kept

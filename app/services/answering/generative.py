@@ -6,16 +6,19 @@
 2. Write (`prompts/answer_<lang>.toml`, with worked examples): the model sees the candidates
    numbered and answers in the question's language with `[n]` after each sentence, or says the
    articles do not say (then the service abstains, showing none of the model's text). Its text
-   streams to the client as it comes. The final answer to a French question quotes the
-   sentences the model cited (`quoted`: the model's own words lost facts).
+   streams to the client as it comes.
 3. Verify (`verify.py`): each written sentence must be supported by the candidates it cites (or
-   is pinned to the one that supports it): their numbers and names, their meaning, and the
-   model's own Yes when asked.
-4. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
+   is pinned to the one that supports it): their numbers and names, what it adds to the
+   question, their meaning, and the model's own Yes when asked.
+4. Final text (`final_text`; the model's own words lost facts): a French question gets the
+   sentences the model cited quoted; an English one gets them translated by the model
+   (`prompts/translate_en.toml`), each translation verified against its sentence, or the
+   model's verified English sentences if one fails.
+5. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
    survives, the extractive answer is given, flagged `fallback` with the reason (or the
    abstention, when the extractive checks find no answer either). To an English question, that
-   answer's French sentences are translated by the model (`prompts/translate_en.toml`) and each
-   translation verified against its sentence; if one fails, they are quoted in French.
+   answer's French sentences are translated the same way; if one fails, they are quoted in
+   French.
 
 One model serves one question at a time (`model_queue.py`); a question holds it from writing to
 the end of the checks.
@@ -33,9 +36,9 @@ from app.services.answering.candidates import choose_candidates
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
-from app.services.answering.generator import Answer
+from app.services.answering.generator import Answer, Citation
 from app.services.answering.model_queue import ModelQueue, QueueFull
-from app.services.answering.support import MARKERS
+from app.services.answering.support import MARKERS, keeps_facts
 from app.services.answering.verify import (
     BARE_ANSWER_WORDS,
     Evidence,
@@ -209,15 +212,10 @@ class GenerativeGenerator:
         checked = verify(text, shown, self.embedder.embed, self._check, question)
         clock.mark("verify")
         if checked.citations and check.profile.answered_by_type(checked.text):
+            final = self.final_text(checked, language, question)
+            clock.mark("translate")
             clock.log()
-            yield Answer(
-                quoted(checked, language),
-                language,
-                False,
-                self.name,
-                checked.citations,
-                unsupported=checked.unsupported,
-            )
+            yield Answer(final, language, False, self.name, checked.citations, checked.unsupported)
             return
         fallback = self.extractive.compose(
             evidence,
@@ -232,20 +230,49 @@ class GenerativeGenerator:
         clock.log()
         yield translated or fallback
 
+    def final_text(self, checked: Verified, language: Language, question: str) -> str:
+        """The text of a verified answer: the sentences the model cited and the checks kept,
+        quoted as they stand (a French question over French articles) or translated one by
+        one (an English question: `translations`); the model's own verified sentences when a
+        translation fails its checks or lacks a number or a name they state (the model may
+        take "Mar-a-Lago" from the passage around the sentence it cites).
+
+        Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
+        questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
+        answerable ones, the sentences it cited, quoted, for 0.82 (same abstentions: 0.92); the
+        English questions' figures are in the README, "The reader"."""
+        if language == "fr":
+            return ExtractiveGenerator.render(checked.citations, language)
+        translated = self.translations(checked.citations, question)
+        if translated is not None and keeps_facts(checked.text, translated):
+            return translated
+        if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
+            # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"
+            return f"{load_prompt('translate', 'en')['lead_in']} {checked.text}"
+        return checked.text
+
     def translated(self, answer: Answer, question: str) -> Answer | None:
         """An extractive answer to an English question with its French sentences translated
-        by the model, each translation verified against its sentence (numbers, names, meaning,
-        the model's own check; a name may come from the question, which the translator does
-        not see, as "White House" for "Maison-Blanche"); None when the question is French, or
-        when a sentence does not come out supported (the French quotes then stand).
-
-        Measured on the English questions of the two sets, where the model's own answer failed
-        its checks: README, "The reader"."""
+        (`translations`); None when the question is French or a translation fails (the French
+        quotes then stand)."""
         if answer.language != "en" or answer.abstained or not answer.citations:
             return None
+        text = self.translations(answer.citations, question)
+        if text is None:
+            return None
+        return dataclasses.replace(answer, text=text, notice=answer.notice + TRANSLATED)
+
+    def translations(self, citations: Sequence[Citation], question: str) -> str | None:
+        """The cited French sentences as "According to the articles: <translation> [n] ...":
+        translated by the model, one by one, each translation verified against its sentence
+        (numbers, names, meaning, the model's own check; a name may come from the question,
+        which the translator does not see, as "White House" for "Maison-Blanche"); None when a
+        sentence is in English already or a translation does not come out supported.
+
+        Measured on the English questions of the two sets: README, "The reader"."""
         prompt = load_prompt("translate", "en")
         parts = []
-        for citation in answer.citations:
+        for citation in citations:
             source = " ".join(citation.sentence.text.split())
             if detect_language(source) == "en":
                 return None  # an English article's sentence: quoted as it is
@@ -262,8 +289,7 @@ class GenerativeGenerator:
                 log.info("translation not supported: %r for %r", translation, source)
                 return None
             parts.append(checked.text.replace("[1]", f"[{citation.marker}]"))
-        text = f"{prompt['lead_in']} {' '.join(parts)}"
-        return dataclasses.replace(answer, text=text, notice=answer.notice + TRANSLATED)
+        return f"{prompt['lead_in']} {' '.join(parts)}"
 
 
 class _Stages:
@@ -291,24 +317,6 @@ class _Stages:
         prompt, generated = (b - a for a, b in zip(self._tokens, self._counts(), strict=True))
         stages = " ".join(f"{k}={v}" for k, v in self.seconds.items())
         log.info("reader stages %s prompt_tokens=%d generated_tokens=%d", stages, prompt, generated)
-
-
-def quoted(checked: Verified, language: Language) -> str:
-    """The answer's text: over French articles, a French question gets the sentences the model
-    cited and the checks kept, quoted as they stand; an English question gets the model's own
-    English sentences.
-
-    Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
-    questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
-    answerable ones, the sentences it cited, quoted, for 0.82 (same abstentions: 0.92). An
-    English reader needs the translation, which only the model's words give.
-    """
-    if language != "fr":
-        if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
-            # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"
-            return f"{load_prompt('translate', 'en')['lead_in']} {checked.text}"
-        return checked.text
-    return ExtractiveGenerator.render(checked.citations, language)
 
 
 def translator_messages(sentence: str) -> tuple[Messages, int]:

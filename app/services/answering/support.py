@@ -212,6 +212,17 @@ def _translates(forms: set[str], best: dict[str, float]) -> bool:
     return own >= NAME_TRANSLATION_MIN or (run >= NAME_TRANSLATION_MIN and own >= WORD_IN_RUN_MIN)
 
 
+def keeps_facts(original: str, rewritten: str) -> bool:
+    """Whether `rewritten` states every number and every name of `original` (markers aside;
+    a name may be a cognate, as `judge` finds them): the test that a rewording lost none of
+    the hard facts of the text it replaces."""
+    original, rewritten = MARKERS.sub("", original), MARKERS.sub("", rewritten)
+    if not _numbers(original) <= _numbers(rewritten):
+        return False
+    folded = fold(rewritten)
+    return all(_named_in(name, folded) for name in _names(original))
+
+
 @dataclass(frozen=True)
 class Verdict:
     supported: bool
