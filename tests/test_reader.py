@@ -193,6 +193,18 @@ def test_a_question_the_articles_do_not_answer_shows_no_model_text(reader: TestC
     assert body["answer"].startswith("Les articles ne le disent pas")
 
 
+def test_a_fact_reported_as_a_rumour_is_answered_not_declined(reader: TestClient) -> None:
+    # The model declined this one, whose answer is the first sentence it was shown, until its
+    # examples included one answered from a sentence hedged with "selon des sources".
+    body = ask(
+        reader,
+        "À quelle valorisation une nouvelle levée de fonds pourrait-elle propulser "
+        "l'entreprise, selon les rumeurs ?",
+    )
+    assert body["backend"] == "local" and not body["fallback"] and not body["abstained"], body
+    assert "500 milliards" in body["answer"] and "500 milliards" in cited(body)
+
+
 def test_the_streamed_answer_arrives_in_pieces_then_verified(reader: TestClient) -> None:
     response = reader.post("/ask", json={"question": MUSK_EN, "stream": True})
     events = [
