@@ -105,7 +105,7 @@ def test_markers_are_renumbered_in_order_of_use(evidence: Evidence, embedder: Em
 
 def test_the_writer_sees_numbered_sentences_after_its_worked_examples() -> None:
     from app.services.answering.generative import writer_messages
-    from prompts import load_prompt
+    from prompts import load_examples, load_prompt
 
     assert "[2]" in load_prompt("answer", "en")["system"]
     messages, fixed = writer_messages(
@@ -113,15 +113,10 @@ def test_the_writer_sees_numbered_sentences_after_its_worked_examples() -> None:
         "fr",
         [("Stargate", "Stargate est un projet."), ("Stargate", "Il  coûte\n500 milliards.")],
     )
-    assert [m["role"] for m in messages] == [
-        "system",
-        "user",
-        "assistant",
-        "user",
-        "assistant",
-        "user",
-    ]
-    assert fixed == 5 and messages[2]["content"].endswith("[1].")
+    shots = len(load_examples("answer", "fr"))
+    assert shots >= 2  # an answered example and a declined one, at least
+    assert [m["role"] for m in messages] == ["system", *["user", "assistant"] * shots, "user"]
+    assert fixed == 1 + 2 * shots and messages[2]["content"].endswith("[1].")
     assert messages[-1]["content"] == (
         "[1] (article « Stargate ») Stargate est un projet.\n"
         "[2] (article « Stargate ») Il coûte 500 milliards.\n\n"
@@ -210,6 +205,29 @@ def test_what_a_claim_adds_to_its_question_must_be_in_the_sentence_it_rests_on(
     alone = Evidence([about], [chunks[about.chunk_id]])
     claim = "Musk a qualifié le projet Stargate de supercherie [1]."
     assert verify(claim, alone, embedder.embed, question=question).citations == []
+
+
+def test_a_claim_that_restates_its_question_of_a_sentence_on_something_else_is_off_question(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """Asked for Altman's salary, which the articles do not give, the model wrote that it is a
+    million dollars, citing the sentence on his million-dollar donation: the numbers and names
+    are there, "le salaire annuel" is not (eval/questions.jsonl, q088; field case F19 is the
+    same kind). A claim that restates the question of the sentence that speaks of it passes."""
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    question = "Quel est le salaire annuel de Sam Altman chez OpenAI ?"
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
+    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
+    donation = next(s for s in sentences if s.whole and "annonce faire un don" in s.text)
+    shown = Evidence([donation], [chunks[donation.chunk_id]])
+    claim = "Le salaire annuel de Sam Altman chez OpenAI est d'un million de dollars [1]."
+    checked = verify(claim, shown, embedder.embed, question=question)
+    assert checked.citations == [] and checked.off_question == [claim.replace(" [1]", "")]
+    asked = "Combien Sam Altman donne-t-il au fonds d'inauguration de Donald Trump ?"
+    answer = "Sam Altman annonce faire un don d'un million de dollars au fonds d'inauguration [1]."
+    checked = verify(answer, shown, embedder.embed, question=asked)
+    assert len(checked.citations) == 1 and checked.off_question == []
 
 
 SOURCE = "Aaron Chatterji, ancien économiste senior dans le Conseil des conseillers économiques."
