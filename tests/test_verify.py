@@ -207,29 +207,6 @@ def test_what_a_claim_adds_to_its_question_must_be_in_the_sentence_it_rests_on(
     assert verify(claim, alone, embedder.embed, question=question).citations == []
 
 
-def test_a_claim_that_restates_its_question_of_a_sentence_on_something_else_is_off_question(
-    sample_settings: Settings, embedder: Embedder
-) -> None:
-    """Asked for Altman's salary, which the articles do not give, the model wrote that it is a
-    million dollars, citing the sentence on his million-dollar donation: the numbers and names
-    are there, "le salaire annuel" is not (eval/questions.jsonl, q088; field case F19 is the
-    same kind). A claim that restates the question of the sentence that speaks of it passes."""
-    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
-    question = "Quel est le salaire annuel de Sam Altman chez OpenAI ?"
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
-    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
-    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
-    donation = next(s for s in sentences if s.whole and "annonce faire un don" in s.text)
-    shown = Evidence([donation], [chunks[donation.chunk_id]])
-    claim = "Le salaire annuel de Sam Altman chez OpenAI est d'un million de dollars [1]."
-    checked = verify(claim, shown, embedder.embed, question=question)
-    assert checked.citations == [] and checked.off_question == [claim.replace(" [1]", "")]
-    asked = "Combien Sam Altman donne-t-il au fonds d'inauguration de Donald Trump ?"
-    answer = "Sam Altman annonce faire un don d'un million de dollars au fonds d'inauguration [1]."
-    checked = verify(answer, shown, embedder.embed, question=asked)
-    assert len(checked.citations) == 1 and checked.off_question == []
-
-
 SOURCE = "Aaron Chatterji, ancien économiste senior dans le Conseil des conseillers économiques."
 
 

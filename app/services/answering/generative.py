@@ -10,9 +10,6 @@
 3. Verify (`verify.py`): each written sentence must be supported by the candidates it cites (or
    is pinned to the one that supports it): their numbers and names, what it adds to the
    question, their meaning, and the model's own Yes when asked.
-   A sentence that restates the question of candidates that do not speak of it ("le salaire
-   annuel" of a sentence on a donation) leaves the service to abstain: the candidates hold a
-   figure about something else.
 4. Final text (`final_text`; the model's own words lost facts): a French question gets the
    sentences the model cited quoted; an English one gets them translated by the model
    (`prompts/translate_en.toml`), each translation verified against its sentence, or the
@@ -219,12 +216,6 @@ class GenerativeGenerator:
             clock.mark("translate")
             clock.log()
             yield Answer(final, language, False, self.name, checked.citations, checked.unsupported)
-            return
-        if not checked.citations and checked.off_question:
-            # The model restated the question of sentences that do not speak of it: it took a
-            # figure about something else for the answer, and the checks chose those sentences.
-            clock.log()
-            yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
         fallback = self.extractive.compose(
             evidence,

@@ -11,14 +11,7 @@ sentence it was shown does, which it is then pinned to. Support means:
    so that a sentence which only shares the question's words (a bare "supercherie [2]" cited to
    a sentence about the same people, or a claim pinned to the title-like sentence that names
    them) does not pass for its source;
-3. what it restates of the question is there: when it is written in its cited sentences'
-   language, at least half of the terms it takes from the question, names aside, are in them
-   (`QUESTION_TERMS_MIN`), so that "Le salaire annuel de Sam Altman est d'un million de
-   dollars" does not rest on a sentence about his million-dollar donation, nor "340 salariés
-   travaillaient à l'usine avant sa fermeture" on one about 340 hires to come. A sentence
-   that no shown sentence supports for this reason is listed in `off_question`: the model
-   took a figure about something else for the answer (the caller then abstains);
-4. the model's own check, when one is given (`model_check`): asked whether the cited sentences
+3. the model's own check, when one is given (`model_check`): asked whether the cited sentences
    state everything the written one does, its odds of Yes must reach `SUPPORT_ODDS`. With this
    model the check is weak (see the constant), so it only removes what the model clearly
    rejects, such as a sentence pinned to a sentence about something else.
@@ -58,13 +51,6 @@ BARE_ANSWER_WORDS = 5
 # cited sentence holds nearly all; a sentence resting on another sentence that only names the
 # same people holds few (0-0.2 on the eval's wrong citations, README "The reader").
 ANSWER_TERMS_MIN = 0.5
-# The share of the terms a written sentence takes from its question (names aside: they say who,
-# not what is asked) that its cited sentences must hold, when both are in the same language.
-# The model restates what was asked ("le salaire annuel", "travaillaient avant sa fermeture");
-# a sentence that answers holds most of it in its own words, since the writer is told to keep
-# them ("Reprends ... avec ses mots"); one about another figure of the same people holds none.
-QUESTION_TERMS_MIN = 0.5
-_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w’'-]*")
 
 # Whether the cited texts state everything the written sentence does.
 ModelCheck = Callable[[str, Sequence[str]], bool]
@@ -75,9 +61,6 @@ class Verified:
     text: str
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
-    # The unsupported sentences that restate the question of sentences that do not speak of
-    # it (`holds_what_it_restates` failed for every shown sentence).
-    off_question: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -126,10 +109,6 @@ def verify(
         cited = _pinned(judged, claim.markers, evidence, embed, model_check, names_from, question)
         if not cited:
             result.unsupported.append(claim.sentence)
-            if not any(
-                holds_what_it_restates(judged, question, [s.text]) for s in evidence.sentences
-            ):
-                result.off_question.append(claim.sentence)
             continue
         markers = []
         for sentence, chunk in cited:
@@ -176,8 +155,6 @@ def _supported(
     texts = [sentence.text for sentence, _ in cited]
     if not holds_what_it_adds(claim, question, texts):
         return False
-    if not holds_what_it_restates(claim, question, texts):
-        return False
     # The passages and their articles' titles, which the writer saw: names may come from them.
     context = list(dict.fromkeys(t for _, chunk in cited for t in (chunk.doc.title, chunk.text)))
     context += [names_from] if names_from else []
@@ -197,18 +174,6 @@ def holds_what_it_adds(claim: str, question: str, cited: Sequence[str]) -> bool:
     if not added or detect_language(claim) != detect_language(evidence):
         return True
     return len(added & set(tokenize(evidence))) >= ANSWER_TERMS_MIN * len(added)
-
-
-def holds_what_it_restates(claim: str, question: str, cited: Sequence[str]) -> bool:
-    """Whether the cited texts hold at least `QUESTION_TERMS_MIN` of the terms the claim takes
-    from the question (`tokenize`'s stems, less those of the question's capitalised words);
-    True when it takes none, or is written in another language than the cited texts."""
-    evidence = " ".join(cited)
-    names = {t for word in _CAPITALISED.findall(question) for t in tokenize(word)}
-    restated = (set(tokenize(claim)) & set(tokenize(question))) - names
-    if not restated or detect_language(claim) != detect_language(evidence):
-        return True
-    return len(restated & set(tokenize(evidence))) >= QUESTION_TERMS_MIN * len(restated)
 
 
 def model_checker(model: ChatModel) -> ModelCheck:
