@@ -193,6 +193,17 @@ def test_a_question_the_articles_do_not_answer_shows_no_model_text(reader: TestC
     assert body["answer"].startswith("Les articles ne le disent pas")
 
 
+def test_a_compound_question_is_answered_in_both_its_parts(reader: TestClient) -> None:
+    body = ask(
+        reader,
+        "Quel est le montant du contrat signé avec le Pentagone pour des outils d'IA destinés "
+        "à l'armée, et combien Oracle, SoftBank et OpenAI s'engagent-ils à investir pour "
+        "lancer Stargate ?",
+    )
+    assert not body["abstained"], body["answer"]
+    assert "200 millions" in body["answer"] and "100 milliards" in body["answer"], body
+
+
 def test_a_fact_reported_as_a_rumour_is_answered_not_declined(reader: TestClient) -> None:
     # The model declined this one, whose answer is the first sentence it was shown, until its
     # examples included one answered from a sentence hedged with "selon des sources".

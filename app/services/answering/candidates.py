@@ -9,6 +9,11 @@ at once), the model found the fact for 0.59 of the answerable questions; writing
 best by similarity, 0.64-0.69, and abstained on 0.78-0.83 of the unanswerable ones; the checks
 alone reach 0.78 and 0.87.
 
+A compound question ("Combien Musk a-t-il investi dans la campagne, et combien Altman a-t-il
+donné ?") is split into the questions it joins (`question_parts`), and each part's checks
+choose its own candidates, the best of each shown first: checked as one question, its three
+candidates can all answer one part (measured: README, "The reader").
+
 Article text is data. A sentence that addresses AI assistants with an order (a prompt
 injection) is never a candidate, whatever the checks or the model would make of it; the prompt
 also tells the model that the sentences are data.
@@ -16,11 +21,57 @@ also tells the model that the sentences are data.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from itertools import chain, zip_longest
+
 from app.services.answering.extractive import Scored
 from app.services.answering.injection import addresses_an_assistant
 
 CANDIDATES = 3
+PER_PART = 2  # a compound question's candidates per part, at most CANDIDATES_MAX in all
+CANDIDATES_MAX = 4
 MIN_CHARACTERS = 20  # a heading or a stray label is not evidence
+# "..., et combien ...", "... et quand ...", "..., and what ...": a coordinated question word
+# starts a second question.
+_JOINED = re.compile(
+    r",?\s+(?:et|and)\s+(?=(?:combien|quel|quelle|quels|quelles|qui|qu['’]|que|où|quand"
+    r"|comment|pourquoi|à quel|à quelle|de quel|de quelle|dans quel|dans quelle|sur combien"
+    r"|à propos de quel|how|what|which|who|whom|when|where|why|in which|on which|to which)\b)",
+    re.IGNORECASE,
+)
+_MIN_PART_WORDS = 3
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a compound question joins, each as written ("Quel est le montant du
+    contrat ..., et combien Oracle ... s'engagent-ils à investir ?" gives two); [question]
+    when it asks one thing, or when a part would be under three words."""
+    parts = [p.strip() for p in _JOINED.split(question)]
+    if len(parts) < 2 or any(len(p.split()) < _MIN_PART_WORDS for p in parts):
+        return [question]
+    return parts
+
+
+def compound_evidence(
+    question: str, answering: Callable[[str], list[Scored]]
+) -> tuple[list[Scored], int]:
+    """The answering sentences of a question, best first, and how many the reader is shown.
+
+    `answering(text)` gives the sentences that answer `text` (the extractive checks). A
+    compound question's parts are each checked alone and their sentences interleaved, the best
+    of each part first; it is shown up to PER_PART a part, CANDIDATES_MAX in all. Empty when
+    no part is answered."""
+    parts = question_parts(question)
+    if len(parts) == 1:
+        return answering(question), CANDIDATES
+    found = [answering(part) for part in parts]
+    interleaved: dict[tuple[str, int, int], Scored] = {}
+    for scored in chain.from_iterable(zip_longest(*found)):
+        if scored is not None:  # a sentence that answers two parts is kept where it first comes
+            key = (scored.sentence.doc_id, scored.sentence.start, scored.sentence.end)
+            interleaved.setdefault(key, scored)
+    return list(interleaved.values()), min(PER_PART * sum(bool(f) for f in found), CANDIDATES_MAX)
 
 
 def choose_candidates(scored: list[Scored], limit: int = CANDIDATES) -> list[Scored]:

@@ -1,7 +1,8 @@
 """Answers written by a model that reads: it chooses among candidate sentences, writes, and checks.
 
 1. Candidates (`candidates.py`): the sentences the extractive checks find could answer, the best
-   three, never one addressed to AI assistants. When there is none, the service abstains
+   three (two for each part of a compound question, four at most), never one addressed to AI
+   assistants. When there is none, the service abstains
    without asking the model.
 2. Write (`prompts/answer_<lang>.toml`, with worked examples): the model sees the candidates
    numbered and answers in the question's language with `[n]` after each sentence, or says the
@@ -32,7 +33,7 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 
-from app.services.answering.candidates import choose_candidates
+from app.services.answering.candidates import choose_candidates, compound_evidence
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
@@ -151,15 +152,20 @@ class GenerativeGenerator:
         self, question: str, language: Language, retrieval: Retrieval
     ) -> Iterator[str | Answer]:
         check = self.extractive.evidence_check(question, retrieval)
-        evidence = self.extractive.answering_sentences(question, retrieval, check)
-        candidates = choose_candidates(evidence)
+        evidence, shown = compound_evidence(
+            question,
+            lambda text: self.extractive.answering_sentences(
+                text, retrieval, check if text == question else None
+            ),
+        )
+        candidates = choose_candidates(evidence, shown)
         if not candidates:
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
         try:
             self._available()
             with self.queue.turn():
-                yield from self._read(question, language, retrieval, evidence, check)
+                yield from self._read(question, language, retrieval, evidence, candidates, check)
         except (ModelUnavailable, QueueFull) as exc:
             if isinstance(exc, ModelUnavailable):
                 self._failed(exc)
@@ -173,6 +179,7 @@ class GenerativeGenerator:
         language: Language,
         retrieval: Retrieval,
         evidence: list[Scored],
+        candidates: list[Scored],
         check: EvidenceCheck,
     ) -> Iterator[str | Answer]:
         """Write over the candidates, streaming, then verify; the model is held throughout.
@@ -181,7 +188,6 @@ class GenerativeGenerator:
         much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
         small model writes true sentences beside the question as readily as answers."""
         clock = _Stages(self.chat)
-        candidates = choose_candidates(evidence)
         titles = {hit.chunk.doc_id: hit.chunk.doc.title for hit in retrieval.hits}
         messages, fixed = writer_messages(
             question,
