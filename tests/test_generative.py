@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -316,16 +317,21 @@ def test_closing_the_stream_stops_the_generation(client: TestClient) -> None:
 
 
 def test_a_model_saying_the_articles_do_not_say_is_an_abstention(client: TestClient) -> None:
-    """The model follows its rule and declines: the service abstains, it does not fall back."""
+    """The model follows its rule and declines, and judges no candidate answers clearly: the
+    service abstains, it does not fall back."""
     from app.services.answering import ExtractiveGenerator, GenerativeGenerator
 
     components = client.app.state.components  # type: ignore[attr-defined]
+    judged: list[str] = []
 
     class DecliningModel:
         name = "declining"
 
-        def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
-            return [1.0] + [0.0] * (len(options) - 1)
+        def choose(
+            self, messages: list[dict[str, str]], fixed: int, options: list[str]
+        ) -> list[float]:
+            judged.append(messages[-1]["content"])
+            return [0.5, 0.5]  # not sure any sentence answers: under RESCUE
 
         def stream(
             self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
@@ -340,6 +346,82 @@ def test_a_model_saying_the_articles_do_not_say_is_an_abstention(client: TestCli
     answer = generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 5))
     assert answer.abstained and not answer.fallback and answer.backend == "declining"
     assert answer.citations == [] and answer.text.startswith("Les articles ne le disent pas")
+    assert judged and all(asked.startswith(f"Question: {MUSK}\nSentence: ") for asked in judged)
+
+
+class ScriptedReader:
+    """Writes `written`; asked whether a sentence answers, says Yes with `odds(sentence)`; its
+    verification check always says Yes."""
+
+    name = "scripted"
+
+    def __init__(self, written: str, odds: Callable[[str], float]) -> None:
+        self.written = written
+        self.odds = odds
+        self.judged: list[str] = []
+
+    def choose(self, messages: list[dict[str, str]], fixed: int, options: list[str]) -> list[float]:
+        asked = messages[-1]["content"]
+        if not asked.startswith("Question: "):
+            return [1.0, 0.0]  # the verification check
+        sentence = asked.split("\nSentence: ", 1)[1]
+        self.judged.append(sentence)
+        return [self.odds(sentence), 1 - self.odds(sentence)]
+
+    def stream(
+        self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
+    ) -> Iterator[str]:
+        yield self.written
+
+    def close(self) -> None:
+        pass
+
+
+def _answer_with(client: TestClient, model: ScriptedReader) -> Any:
+    from app.services.answering import GenerativeGenerator
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+    generator = GenerativeGenerator(model, components.embedder, components.generator)  # type: ignore[arg-type]
+    return generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 5))
+
+
+def test_a_candidate_judged_to_answer_is_quoted_when_the_model_declines(
+    client: TestClient,
+) -> None:
+    """The writer declines over a sentence that answers; asked of that sentence alone, the
+    model says Yes with odds past RESCUE: the sentence is quoted, as the model's answer."""
+    from app.services.answering.generative import JUDGED
+
+    model = ScriptedReader("Les articles ne le disent pas.", lambda s: 0.95 if "97" in s else 0.6)
+    answer = _answer_with(client, model)
+    assert not answer.abstained and not answer.fallback and answer.backend == "scripted"
+    assert [c.marker for c in answer.citations] == [1] and answer.notice == JUDGED
+    assert "97 milliards" in answer.citations[0].sentence.text
+    assert answer.text.startswith("D’après les articles : «") and answer.text.endswith("[1]")
+    assert len(model.judged) >= 2  # every candidate was judged, not only the first
+
+
+def test_an_answer_whose_cited_sentences_do_not_answer_is_declined(client: TestClient) -> None:
+    """The written answer is supported by what it cites, but the model judges no cited
+    sentence answers the question, nor any other candidate clearly: the service abstains."""
+    model = ScriptedReader(
+        "Elon Musk a proposé 97 milliards de dollars pour prendre les rênes d'OpenAI [1].",
+        lambda s: 0.1 if "97" in s else 0.5,
+    )
+    answer = _answer_with(client, model)
+    assert answer.abstained and answer.citations == [] and not answer.fallback
+    assert "97" in model.judged[0]  # the cited sentence first, then the other candidates
+    assert len(model.judged) >= 2 and len(model.judged) == len(set(model.judged))
+
+
+def test_an_answer_citing_a_sentence_judged_to_answer_stands(client: TestClient) -> None:
+    model = ScriptedReader(
+        "Elon Musk a proposé 97 milliards de dollars pour prendre les rênes d'OpenAI [1].",
+        lambda s: 0.4 if "97" in s else 0.0,
+    )
+    answer = _answer_with(client, model)
+    assert not answer.abstained and not answer.fallback and answer.notice == ""
+    assert "97 milliards" in answer.text and len(model.judged) == 1
 
 
 MUSK_EN = "How much did Elon Musk offer to take control of OpenAI?"

@@ -7,6 +7,7 @@ Each answer takes a few seconds on two cores; the service is built once for the 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,6 +215,40 @@ def test_a_fact_reported_as_a_rumour_is_answered_not_declined(reader: TestClient
     )
     assert body["backend"] == "local" and not body["fallback"] and not body["abstained"], body
     assert "500 milliards" in body["answer"] and "500 milliards" in cited(body)
+
+
+def test_the_model_judges_whether_a_sentence_answers_its_question(reader: TestClient) -> None:
+    """Answerability (`prompts/answerability.toml`), which rescues a wrongly declined answer
+    and declines an answer resting on sentences about something else: the sentence listing the
+    tasks answers "which tasks" past RESCUE; a donation does not state a salary."""
+    from app.services.answering.generative import OFF_QUESTION, RESCUE
+
+    generator = reader.app.state.components.generator  # type: ignore[attr-defined]
+    tasks = (
+        "Par exemple, la rédaction de rapports, la gestion de données ou encore la réponse aux "
+        "demandes citoyennes pourraient être grandement simplifiées."
+    )
+    donation = (
+        "Le PDG d’OpenAI Sam Altman annonce faire un don d’un million de dollars au fonds "
+        "d’inauguration de Donald Trump."
+    )
+    with generator.queue.turn(math.inf):  # the model serves one job at a time
+        question = "Which repetitive tasks could generative AI simplify for civil servants?"
+        [answers] = generator.answerability(question, [tasks])
+        [salary] = generator.answerability("What is Sam Altman's yearly salary?", [donation])
+    assert answers >= RESCUE and salary < OFF_QUESTION, (answers, salary)
+
+
+def test_a_declined_answer_is_the_candidate_judged_to_answer(reader: TestClient) -> None:
+    # The writer declined this one (measured) over three sentences, the second listing the
+    # tasks; the model, asked of each sentence alone, finds that one answers.
+    body = ask(
+        reader,
+        "Give examples of repetitive tasks in government that generative AI could make much "
+        "simpler.",
+    )
+    assert body["backend"] == "local" and not body["fallback"] and not body["abstained"], body
+    assert "rédaction de rapports" in cited(body) and detect_language(body["answer"]) == "en"
 
 
 def test_the_streamed_answer_arrives_in_pieces_then_verified(reader: TestClient) -> None:

@@ -6,16 +6,21 @@
    without asking the model.
 2. Write (`prompts/answer_<lang>.toml`, with worked examples): the model sees the candidates
    numbered and answers in the question's language with `[n]` after each sentence, or says the
-   articles do not say (then the service abstains, showing none of the model's text). Its text
-   streams to the client as it comes.
+   articles do not say (step 4 then quotes a candidate or abstains, showing none of the
+   model's text). Its text streams to the client as it comes.
 3. Verify (`verify.py`): each written sentence must be supported by the candidates it cites (or
    is pinned to the one that supports it): their numbers and names, what it adds to the
    question, their meaning, and the model's own Yes when asked.
-4. Final text (`final_text`; the model's own words lost facts): a French question gets the
+4. Answerability (`prompts/answerability.toml`): the model is asked, of each sentence the
+   verified answer cites, whether it answers the question (Yes/No odds, nothing generated).
+   When none does, the answer speaks of something else (a donation for a salary) and is
+   declined. When the model declined, or its answer is declined so, the candidate it judges
+   answers clearly is quoted (`_rescued`); if none, the service abstains.
+5. Final text (`final_text`; the model's own words lost facts): a French question gets the
    sentences the model cited quoted; an English one gets them translated by the model
    (`prompts/translate_en.toml`), each translation verified against its sentence, or the
    model's verified English sentences if one fails.
-5. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
+6. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
    survives, the extractive answer is given, flagged `fallback` with the reason (or the
    abstention, when the extractive checks find no answer either). To an English question, that
    answer's French sentences are translated the same way; if one fails, they are quoted in
@@ -57,7 +62,17 @@ from vectorstore.tokens import fold, tokenize
 
 log = logging.getLogger("app.reader")
 NOTHING_SUPPORTED = "nothing the model wrote was supported by the passages"
-TRANSLATED = "; the sentences the checks chose are translated"
+JUDGED = "the model judged this sentence answers the question, and it is quoted"
+# The model's odds of Yes, asked whether a sentence answers the question (answerability:
+# `prompts/answerability.toml`).
+# Under OFF_QUESTION for every sentence an answer cites, the answer speaks of something else
+# and is declined; from RESCUE on, a candidate the writer declined over is quoted. On the two
+# question sets (README, "The reader"), the sentences holding an answerable question's fact
+# scored 0.38-0.99, those cited for the salary nobody states 0.22-0.29; the candidates the
+# writer wrongly declined over 0.94 and 0.98, while an unanswerable question's best was 0.89.
+OFF_QUESTION = 1 / 3  # cited sentences are judged in order, until one reaches it
+RESCUE = 0.9
+TRANSLATED = "; the quoted sentences are translated"
 _TRANSLATION_TOKENS = 160  # a long French sentence runs to about 90 tokens in English
 _REWRITE_MAX_RATIO = 4
 _REWRITE_TOKENS = 60
@@ -109,6 +124,7 @@ class GenerativeGenerator:
                 for language in ("fr", "en"):
                     warm(*writer_messages("?", language, [("?", "?")]))
                 warm(*check_messages("?", ["?"]))
+                warm(*answerability_messages("?", "?"))
                 warm(*translator_messages("?"))
         except (ModelUnavailable, QueueFull) as exc:
             log.warning("the model could not be warmed up: %s", exc.message)
@@ -209,7 +225,7 @@ class GenerativeGenerator:
         clock.mark("write")
         text = "".join(pieces)
         if declines(text):
-            yield self.extractive.compose([], language, retrieval, backend=self.name)
+            yield self._rescued(question, language, retrieval, candidates, clock)
             return
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
         shown = Evidence(
@@ -218,6 +234,12 @@ class GenerativeGenerator:
         checked = verify(text, shown, self.embedder.embed, self._check, question)
         clock.mark("verify")
         if checked.citations and check.profile.answered_by_type(checked.text):
+            cited = [c.sentence.text for c in checked.citations]
+            if not any(self.answerability(question, [s])[0] >= OFF_QUESTION for s in cited):
+                log.info("cited sentences judged off the question: %r", checked.text)
+                yield self._rescued(question, language, retrieval, candidates, clock, cited)
+                return
+            clock.mark("answerability")
             final = self.final_text(checked, language, question)
             clock.mark("translate")
             clock.log()
@@ -235,6 +257,45 @@ class GenerativeGenerator:
         clock.mark("translate")
         clock.log()
         yield translated or fallback
+
+    def answerability(self, question: str, sentences: Sequence[str]) -> list[float]:
+        """The model's odds, in [0, 1], that each sentence answers the question
+        (`prompts/answerability.toml`: the logits of Yes and No, nothing generated; about 0.7 s a
+        sentence on two cores once the examples are evaluated). ModelUnavailable on failure."""
+        return [
+            float(self.chat.choose(*answerability_messages(question, sentence), ["Yes", "No"])[0])
+            for sentence in sentences
+        ]
+
+    def _rescued(
+        self,
+        question: str,
+        language: Language,
+        retrieval: Retrieval,
+        candidates: list[Scored],
+        clock: _Stages,
+        judged_off: Sequence[str] = (),
+    ) -> Answer:
+        """The answer when the writer declined, or cited only sentences judged off the
+        question (`judged_off`): the candidate the model judges answers with odds of RESCUE or
+        more, quoted (translated for an English question, as `translated`), else the
+        abstention. The small writer declines over sentences that answer in other words than
+        the question's ("des rumeurs circulent ... une valorisation de 500 milliards");
+        judging one sentence against the question is the narrower task it does better."""
+        others = [c for c in candidates if c.sentence.text not in judged_off]
+        odds = self.answerability(question, [c.sentence.text for c in others])
+        clock.mark("answerability")
+        best = max(range(len(others)), key=odds.__getitem__, default=None)
+        if best is None or odds[best] < RESCUE:
+            clock.log()
+            return self.extractive.compose([], language, retrieval, backend=self.name)
+        quoted = self.extractive.compose(
+            [others[best]], language, retrieval, backend=self.name, notice=JUDGED
+        )
+        translated = self.translated(quoted, question)
+        clock.mark("translate")
+        clock.log()
+        return translated or quoted
 
     def final_text(self, checked: Verified, language: Language, question: str) -> str:
         """The text of a verified answer: the sentences the model cited and the checks kept,
@@ -331,6 +392,18 @@ def translator_messages(sentence: str) -> tuple[Messages, int]:
     prompt = load_prompt("translate", "en")
     examples = [(source, target) for source, target in load_examples("translate", "en")]
     return few_shot(prompt["system"], examples, prompt["user"].format(sentence=sentence))
+
+
+def answerability_messages(question: str, sentence: str) -> tuple[Messages, int]:
+    """The answerability rules and examples, then the question and one sentence; with how many
+    leading messages are the same on every call."""
+    prompt = load_prompt("answerability")
+    examples = [
+        (prompt["user"].format(question=asked, sentence=text), reply)
+        for asked, text, reply in load_examples("answerability")
+    ]
+    final = prompt["user"].format(question=question, sentence=" ".join(sentence.split()))
+    return few_shot(prompt["system"], examples, final)
 
 
 def writer_messages(
