@@ -64,12 +64,12 @@ log = logging.getLogger("app.reader")
 NOTHING_SUPPORTED = "nothing the model wrote was supported by the passages"
 JUDGED = "the model judged this sentence answers the question, and it is quoted"
 # The model's odds of Yes, asked whether a sentence answers the question (answerability:
-# `prompts/answerability.toml`).
-# Under OFF_QUESTION for every sentence an answer cites, the answer speaks of something else
-# and is declined; from RESCUE on, a candidate the writer declined over is quoted. On the two
-# question sets (README, "The reader"), the sentences holding an answerable question's fact
-# scored 0.38-0.99, those cited for the salary nobody states 0.22-0.29; the candidates the
-# writer wrongly declined over 0.94 and 0.98, while an unanswerable question's best was 0.89.
+# `prompts/answerability.toml`). Under OFF_QUESTION for every sentence an answer cites, the
+# answer speaks of something else and is declined; from RESCUE on, a candidate the writer
+# declined over is quoted. On the two question sets (README, "Evaluation", change 6), the
+# sentences holding an answerable question's fact scored 0.38-0.99, those cited for the salary
+# nobody states 0.22-0.29; the candidates the writer wrongly declined over 0.94 and 0.98,
+# while an unanswerable question's best was 0.89.
 OFF_QUESTION = 1 / 3  # cited sentences are judged in order, until one reaches it
 RESCUE = 0.9
 TRANSLATED = "; the quoted sentences are translated"
