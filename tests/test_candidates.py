@@ -7,11 +7,13 @@ import pytest
 
 from app.services.answering.candidates import (
     CANDIDATES,
+    READER_COVERAGE_WEIGHT,
     choose_candidates,
     compound_evidence,
     question_parts,
+    reading_order,
 )
-from app.services.answering.extractive import ExtractiveGenerator, Scored
+from app.services.answering.extractive import COVERAGE_WEIGHT, ExtractiveGenerator, Scored
 from app.services.retriever import HybridRetriever
 from config import Settings
 from vectorstore import ChromaStore, Embedder
@@ -31,6 +33,10 @@ from vectorstore import ChromaStore, Embedder
         (
             "Combien a coûté le stade et quand a-t-il ouvert ?",
             ["Combien a coûté le stade", "quand a-t-il ouvert ?"],
+        ),
+        (
+            "Compare what Musk spent on the campaign with what Altman gave to the fund.",
+            ["Compare what Musk spent on the campaign", "what Altman gave to the fund."],
         ),
         # "et" between names, or a part too short to ask anything, joins no questions
         (
@@ -71,3 +77,23 @@ def test_each_part_of_a_compound_question_has_its_own_candidates(
     texts = [s.sentence.text for s in choose_candidates(evidence, shown)]
     assert "200 millions" in texts[0] and "100 milliards" in texts[1], texts
     assert len({(s.sentence.doc_id, s.sentence.start) for s in evidence}) == len(evidence)
+
+
+def test_the_reader_is_shown_the_sentences_covering_the_question_first(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """Asked "Which Ukrainian president did Musk meet alongside Trump?" (q030), the sentence
+    that answers ("... accompagné lors de conférences ... avec Volodymyr Zelensky, président de
+    l'Ukraine ...") covers the question's words best but is less similar to it than sentences
+    on Musk and Trump; in the extractive order it is not among the three the reader is shown,
+    in the reader's it is."""
+    question = "Which Ukrainian president did Musk meet alongside Trump?"
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    scored = ExtractiveGenerator(sample_settings).answering_sentences(question, retrieval)
+    ordered = reading_order(scored)
+    assert sorted(ordered, key=lambda s: -s.score) == scored  # the same sentences, reordered
+    keys = [s.score + (READER_COVERAGE_WEIGHT - COVERAGE_WEIGHT) * s.coverage for s in ordered]
+    assert keys == sorted(keys, reverse=True)
+    assert not any("Zelensky" in s.sentence.text for s in choose_candidates(scored))
+    assert any("Zelensky" in s.sentence.text for s in choose_candidates(ordered))

@@ -24,6 +24,13 @@ from vectorstore.tokens import surface_words
         ("In which US state are the sites?", "place"),
         ("Quel est le prix de l'offre ?", "quantity"),
         ("Quelle est la date de naissance de Sam Altman ?", "date"),
+        # who holds a role, which organisation: a name
+        ("Which Ukrainian president did Musk meet alongside Trump?", "name"),
+        ("Quelle société aérospatiale de Jeff Bezos concurrence SpaceX ?", "name"),
+        ("Who is the Oracle chairman who appeared at the White House?", "name"),
+        ("Which subsidies does Trump plan to scrap?", None),
+        # a preamble before a colon: the question is after it
+        ("Musk has tried two ways to stop OpenAI: how much did he offer?", "quantity"),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, wants: str | None) -> None:
@@ -58,6 +65,17 @@ def test_a_name_needs_a_capitalised_word_the_question_does_not_hold() -> None:
     assert profile.answered_by_type("Musk a lancé Grok, son IA.")
     assert profile.answered_by_type("Sa start-up xAI concurrence OpenAI.")
     assert not profile.answered_by_type("Elon Musk a lancé une IA.")  # only the question's names
+
+
+def test_a_name_beside_an_asked_name_is_the_same_person_not_a_new_name() -> None:
+    """A run such as "Elon Musk" answers no question about Musk: it holds an asked name.
+    "d’OpenAI" and "L’Amérique" are names after their elided article."""
+    profile = QuestionProfile.of("Which Ukrainian president did Musk meet alongside Trump?")
+    assert not profile.answered_by_type("Ce sera Elon Musk, après la victoire de Donald Trump.")
+    assert profile.answered_by_type("Il a rencontré Volodymyr Zelensky, président de l'Ukraine.")
+    country = QuestionProfile.of("Which country did the company's leader call incredible?")
+    assert country.answered_by_type("« L’Amérique est un pays incroyable. »")
+    assert QuestionProfile.of("Which company did he buy?").answered_by_type("Le rachat d’OpenAI.")
     assert not profile.answered_by_type("Deux nouveaux modèles d'IA générative.")  # IA: a noun
 
 

@@ -42,13 +42,24 @@ did does according say says said tell name called
 """.split()
 )
 
+# What a "which ..." question asks the name of when it asks for a person or an organisation
+# ("Which Ukrainian president", "Quelle société aérospatiale"): the answer is a name.
+_ROLES = (
+    r"presidents?|candidats?|candidates?|hopefuls?|avocats?|lawyers?|economistes?|economists?"
+    r"|chairman|chairs?|pdg|ceos?|dirigeants?|founders?|fondateurs?|companies|company|firms?"
+    r"|entreprises?|societes?|startups?|start-ups?|publications?|newspapers?|journal|journaux"
+    r"|magazines?|clubs?|ministres?|ministers?|senateurs?|senators?"
+)
 _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "name",
         re.compile(
             r"\b(?:comment s['’ ]?(?:appelle|appellent|nomme|nomment)|quel est (?:le|son) nom"
             r"|quels sont (?:les|leurs) noms|what (?:is|are|was|were) (?:the|its|their|his|her)"
-            r" names?\b|what's the name)"
+            r" names?\b|what's the name"
+            # who holds a role, which organisation: a person's or a company's name
+            r"|^(?:\w+ ){0,3}(?:who (?:is|was) (?:the|an?)|qui (?:est|etait) (?:le|la|l['’ ]))"
+            r"|\b(?:which|quel|quelle|quels|quelles) (?:[\w'’-]+ ){0,3}?(?:" + _ROLES + r")\b)"
         ),
     ),
     (
@@ -108,9 +119,12 @@ january february march april may june july august september october november dec
 tuesday wednesday thursday friday saturday sunday
 """.split()
 )
-# A word with a capital inside a sentence ("Grok", "xAI", "ChatGPT"), of three letters or more:
-# two-letter capitals are common nouns in French ("IA", "UE").
-_CAPITALISED = re.compile(r"(?<=\s)[\w-]*[A-ZÀ-ÖØ-Þ][\w-]*")
+# A run of words with a capital inside a sentence ("Grok", "xAI", "Elon Musk", "d’OpenAI"); a
+# name is new to the question when no word of its run is asked ("Elon" in "Elon Musk" is Musk,
+# asked about) and one is of three letters or more: two-letter capitals are common nouns in
+# French ("IA", "UE").
+_CAPITALISED_WORD = r"[\w-]*[A-ZÀ-ÖØ-Þ][\w-]*"
+_CAPITALISED = re.compile(rf"(?<=[\s'’]){_CAPITALISED_WORD}(?:\s+{_CAPITALISED_WORD})*")
 # What a question counts or asks the name of: the words after these, up to a stop word. Its head
 # is the first of them in French ("combien d'employés fédéraux"), the last in English ("how many
 # federal employees").
@@ -145,7 +159,10 @@ class QuestionProfile:
     @classmethod
     def of(cls, question: str) -> QuestionProfile:
         folded = fold(question)
-        start = " ".join(folded.split()[:_QUESTION_START_WORDS])
+        # "Musk has tried two ways ...: how much did he offer" asks after its colon
+        after_colon = folded.rpartition(":")[2]
+        asking = after_colon if len(after_colon.split()) >= 3 else folded
+        start = " ".join(asking.split()[:_QUESTION_START_WORDS])
         wants = next((kind for kind, pattern in _WANTS if pattern.search(start)), None)
         names = tuple(
             dict.fromkeys(
@@ -169,8 +186,9 @@ class QuestionProfile:
             case "name" | "place":
                 asked = {fold_word(w) for w in (*self.words, *self.names)}
                 return any(
-                    len(w) >= _MIN_NAME_LENGTH and fold_word(w) not in asked
-                    for w in _CAPITALISED.findall(text)
+                    any(len(w) >= _MIN_NAME_LENGTH for w in run)
+                    and not any(fold_word(w) in asked for w in run)
+                    for run in (found.split() for found in _CAPITALISED.findall(text))
                 )
             case "quantity":
                 return bool(set(_NUMBER.findall(folded)) - self.numbers)
