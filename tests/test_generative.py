@@ -349,6 +349,9 @@ def test_a_model_saying_the_articles_do_not_say_is_an_abstention(client: TestCli
     assert judged and all(asked.startswith(f"Question: {MUSK}\nSentence: ") for asked in judged)
 
 
+WRITTEN_97 = "Elon Musk a proposé 97 milliards de dollars pour prendre les rênes d'OpenAI [1]."
+
+
 class ScriptedReader:
     """Writes `written`; asked whether a sentence answers, says Yes with `odds(sentence)`; its
     verification check always says Yes."""
@@ -404,10 +407,7 @@ def test_a_candidate_judged_to_answer_is_quoted_when_the_model_declines(
 def test_an_answer_whose_cited_sentences_do_not_answer_is_declined(client: TestClient) -> None:
     """The written answer is supported by what it cites, but the model judges no cited
     sentence answers the question, nor any other candidate clearly: the service abstains."""
-    model = ScriptedReader(
-        "Elon Musk a proposé 97 milliards de dollars pour prendre les rênes d'OpenAI [1].",
-        lambda s: 0.1 if "97" in s else 0.5,
-    )
+    model = ScriptedReader(WRITTEN_97, lambda s: 0.1 if "97" in s else 0.5)
     answer = _answer_with(client, model)
     assert answer.abstained and answer.citations == [] and not answer.fallback
     assert "97" in model.judged[0]  # the cited sentence first, then the other candidates
@@ -415,13 +415,33 @@ def test_an_answer_whose_cited_sentences_do_not_answer_is_declined(client: TestC
 
 
 def test_an_answer_citing_a_sentence_judged_to_answer_stands(client: TestClient) -> None:
-    model = ScriptedReader(
-        "Elon Musk a proposé 97 milliards de dollars pour prendre les rênes d'OpenAI [1].",
-        lambda s: 0.4 if "97" in s else 0.0,
-    )
+    model = ScriptedReader(WRITTEN_97, lambda s: 0.7 if "97" in s else 0.99)
     answer = _answer_with(client, model)
     assert not answer.abstained and not answer.fallback and answer.notice == ""
-    assert "97 milliards" in answer.text and len(model.judged) == 1
+    assert "97 milliards" in answer.text and len(model.judged) == 1  # not doubted: no more
+
+
+def test_a_doubted_answer_gives_way_to_a_candidate_judged_to_answer_clearly(
+    client: TestClient,
+) -> None:
+    """The cited sentence is judged to answer, but under DOUBTED, and another candidate past
+    RESCUE: that one is quoted instead, with the notice that the model judged it answers."""
+    from app.services.answering.generative import DOUBTED, JUDGED, RESCUE
+
+    model = ScriptedReader(WRITTEN_97, lambda s: 0.45 if "97" in s else 0.95)
+    assert DOUBTED > 0.45 and RESCUE <= 0.95
+    answer = _answer_with(client, model)
+    assert not answer.abstained and not answer.fallback and answer.notice == JUDGED
+    assert len(answer.citations) == 1 and "97" not in answer.citations[0].sentence.text
+    assert "97" in model.judged[0] and len(model.judged) >= 2
+
+
+def test_a_doubted_answer_stands_when_no_candidate_answers_clearly(client: TestClient) -> None:
+    model = ScriptedReader(WRITTEN_97, lambda s: 0.45 if "97" in s else 0.8)
+    answer = _answer_with(client, model)
+    assert not answer.abstained and not answer.fallback and answer.notice == ""
+    assert "97 milliards" in answer.text
+    assert len(model.judged) >= 2 and len(model.judged) == len(set(model.judged))
 
 
 MUSK_EN = "How much did Elon Musk offer to take control of OpenAI?"

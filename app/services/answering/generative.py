@@ -15,7 +15,9 @@
    verified answer cites, whether it answers the question (Yes/No odds, nothing generated).
    When none does, the answer speaks of something else (a donation for a salary) and is
    declined. When the model declined, or its answer is declined so, the candidate it judges
-   answers clearly is quoted (`_rescued`); if none, the service abstains.
+   answers clearly is quoted (`_rescued`); if none, the service abstains. When the cited
+   sentence is judged to answer, but doubtfully, a candidate judged to answer clearly is
+   quoted instead (`DOUBTED`).
 5. Final text (`final_text`; the model's own words lost facts): a French question gets the
    sentences the model cited quoted; an English one gets them translated by the model
    (`prompts/translate_en.toml`), each translation verified against its sentence, or the
@@ -72,6 +74,11 @@ JUDGED = "the model judged this sentence answers the question, and it is quoted"
 # while an unanswerable question's best was 0.89.
 OFF_QUESTION = 1 / 3  # cited sentences are judged in order, until one reaches it
 RESCUE = 0.9
+# Under DOUBTED for the best cited sentence, the other candidates are judged too, and one at
+# RESCUE or more is quoted instead: on both sets (README, "Evaluation", change 8), the cited
+# sentences holding the fact that scored under it (0.35, 0.58) had no other candidate over
+# 0.38, while q031's cited 0.48 beside the fact's sentence at 0.94.
+DOUBTED = 0.6
 TRANSLATED = "; the quoted sentences are translated"
 _TRANSLATION_TOKENS = 160  # a long French sentence runs to about 90 tokens in English
 _REWRITE_MAX_RATIO = 4
@@ -235,9 +242,18 @@ class GenerativeGenerator:
         clock.mark("verify")
         if checked.citations and check.profile.answered_by_type(checked.text):
             cited = [c.sentence.text for c in checked.citations]
-            if not any(self.answerability(question, [s])[0] >= OFF_QUESTION for s in cited):
+            best = 0.0
+            for sentence in cited:  # in order, until one is judged to answer
+                best = max(best, self.answerability(question, [sentence])[0])
+                if best >= OFF_QUESTION:
+                    break
+            if best < OFF_QUESTION:
                 log.info("cited sentences judged off the question: %r", checked.text)
                 yield self._rescued(question, language, retrieval, candidates, clock, cited)
+                return
+            if best < DOUBTED and (clearer := self._clearest(question, candidates, clock, cited)):
+                log.info("a candidate judged to answer more clearly than %r", checked.text)
+                yield self._quoted(clearer, question, language, retrieval, clock)
                 return
             clock.mark("answerability")
             final = self.final_text(checked, language, question)
@@ -274,23 +290,45 @@ class GenerativeGenerator:
         retrieval: Retrieval,
         candidates: list[Scored],
         clock: _Stages,
-        judged_off: Sequence[str] = (),
+        judged: Sequence[str] = (),
     ) -> Answer:
         """The answer when the writer declined, or cited only sentences judged off the
-        question (`judged_off`): the candidate the model judges answers with odds of RESCUE or
-        more, quoted (translated for an English question, as `translated`), else the
-        abstention. The small writer declines over sentences that answer in other words than
-        the question's ("des rumeurs circulent ... une valorisation de 500 milliards");
+        question (`judged`, not judged again): the candidate judged to answer clearly
+        (`_clearest`), quoted, else the abstention."""
+        clearest = self._clearest(question, candidates, clock, judged)
+        if clearest is None:
+            clock.log()
+            return self.extractive.compose([], language, retrieval, backend=self.name)
+        return self._quoted(clearest, question, language, retrieval, clock)
+
+    def _clearest(
+        self, question: str, candidates: list[Scored], clock: _Stages, judged: Sequence[str]
+    ) -> Scored | None:
+        """The candidate, other than the `judged` sentences, that the model judges answers
+        with the highest odds, if they reach RESCUE; None otherwise. The small writer declines
+        over sentences that answer in other words than the question's ("des rumeurs
+        circulent ... une valorisation de 500 milliards"), and cites beside the answer ("Comment
+        une personne proche de la famille Trump a-t-elle qualifié Sam Altman ?" answered with
+        a sentence judged 0.48, while the one saying "persona non grata" was judged 0.94);
         judging one sentence against the question is the narrower task it does better."""
-        others = [c for c in candidates if c.sentence.text not in judged_off]
+        others = [c for c in candidates if c.sentence.text not in judged]
         odds = self.answerability(question, [c.sentence.text for c in others])
         clock.mark("answerability")
         best = max(range(len(others)), key=odds.__getitem__, default=None)
-        if best is None or odds[best] < RESCUE:
-            clock.log()
-            return self.extractive.compose([], language, retrieval, backend=self.name)
+        return None if best is None or odds[best] < RESCUE else others[best]
+
+    def _quoted(
+        self,
+        candidate: Scored,
+        question: str,
+        language: Language,
+        retrieval: Retrieval,
+        clock: _Stages,
+    ) -> Answer:
+        """A candidate judged to answer, quoted with the JUDGED notice (translated for an
+        English question, as `translated`)."""
         quoted = self.extractive.compose(
-            [others[best]], language, retrieval, backend=self.name, notice=JUDGED
+            [candidate], language, retrieval, backend=self.name, notice=JUDGED
         )
         translated = self.translated(quoted, question)
         clock.mark("translate")
