@@ -251,6 +251,28 @@ def test_a_declined_answer_is_the_candidate_judged_to_answer(reader: TestClient)
     assert "rédaction de rapports" in cited(body) and detect_language(body["answer"]) == "en"
 
 
+def test_a_which_question_is_answered_with_the_name_it_asks_for(reader: TestClient) -> None:
+    # "Which Ukrainian president" wants a name, and the sentence naming him covers the
+    # question's words best: it is among the candidates the reader is shown (it was not when
+    # similarity ranked them, and the model declined).
+    body = ask(reader, "Which Ukrainian president did Musk meet alongside Trump?")
+    assert not body["abstained"] and "Zelensky" in cited(body), body
+    assert "Zelensky" in body["answer"] and detect_language(body["answer"]) == "en"
+
+
+def test_a_sentence_cited_beside_the_answer_gives_way_to_the_one_judged_to_answer(
+    reader: TestClient,
+) -> None:
+    # The writer cited a sentence on Altman's attempts to reach Trump's circle (measured:
+    # judged 0.48); the candidate saying "persona non grata" is judged 0.94.
+    body = ask(
+        reader,
+        "Comment une personne proche de la famille Trump a-t-elle qualifié Sam Altman après "
+        "l'élection ?",
+    )
+    assert not body["abstained"] and "persona non grata" in body["answer"], body
+
+
 def test_the_streamed_answer_arrives_in_pieces_then_verified(reader: TestClient) -> None:
     response = reader.post("/ask", json={"question": MUSK_EN, "stream": True})
     events = [
