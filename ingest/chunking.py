@@ -140,7 +140,7 @@ def chunk_document(
             index=index,
         )
         chunks.append(chunk)
-        for k, (s, e, whole) in enumerate(_within(spans, ends, start, end)):
+        for k, (s, e, whole) in enumerate(_within(text, spans, ends, start, end)):
             sentences.append(
                 Sentence(
                     id=f"{chunk.id}:{k}",
@@ -173,18 +173,28 @@ def _chunk_spans(text: str, chunk_size: int, chunk_overlap: int) -> list[tuple[i
     return located
 
 
+_MARKS = " \t\n«»“”\"'"  # what a boundary may cut off a sentence that stays whole
+
+
 def _within(
-    spans: list[tuple[int, int]], ends: list[int], start: int, end: int
+    text: str, spans: list[tuple[int, int]], ends: list[int], start: int, end: int
 ) -> list[tuple[int, int, bool]]:
-    """The sentences overlapping [start, end), clipped to it, each marked whole or not (`spans`
-    in order, `ends` their ends).
+    """The sentences of `text` overlapping [start, end), clipped to it, each marked whole or
+    not (`spans` in order, `ends` their ends).
 
     A piece cut by a chunk boundary still helps retrieval find the chunk, but is never quoted:
     the whole sentence stands in the neighbouring chunk, which the chunks' overlap provides.
+    A sentence that loses only an opening or closing quotation mark to the boundary (a chunk
+    starting at "Grâce à l'IA, ..." of "« Grâce à l'IA, ... »") is whole: all its words are
+    there.
     """
     first = bisect.bisect_right(ends, start)
     pieces = (
-        (max(s, start), min(e, end), start <= s and e <= end)
+        (
+            max(s, start),
+            min(e, end),
+            not text[s:start].strip(_MARKS) and not text[end:e].strip(_MARKS),
+        )
         for s, e in itertools.takewhile(lambda span: span[0] < end, spans[first:])
     )
     return [(s, e, whole) for s, e, whole in pieces if e - s >= _MIN_SENTENCE_CHARS]

@@ -76,7 +76,8 @@ def test_each_part_of_a_compound_question_has_its_own_candidates(
     assert shown == 4 and shown > CANDIDATES
     texts = [s.sentence.text for s in choose_candidates(evidence, shown)]
     assert "200 millions" in texts[0] and "100 milliards" in texts[1], texts
-    assert len({(s.sentence.doc_id, s.sentence.start) for s in evidence}) == len(evidence)
+    spans = {(s.sentence.doc_id, s.sentence.start, s.sentence.end) for s in evidence}
+    assert len(spans) == len(evidence)
 
 
 def test_the_reader_is_shown_the_sentences_covering_the_question_first(
@@ -85,8 +86,9 @@ def test_the_reader_is_shown_the_sentences_covering_the_question_first(
     """Asked "Which Ukrainian president did Musk meet alongside Trump?" (q030), the sentence
     that answers ("... accompagné lors de conférences ... avec Volodymyr Zelensky, président de
     l'Ukraine ...") covers the question's words best but is less similar to it than sentences
-    on Musk and Trump; in the extractive order it is not among the three the reader is shown,
-    in the reader's it is."""
+    on Musk and Trump; the reader is shown it among the three it reads. (It opens with "Il",
+    and is read with the sentence before it, on Musk and Trump: `antecedents.py`; before that,
+    the extractive order did not show it and the reader's did.)"""
     question = "Which Ukrainian president did Musk meet alongside Trump?"
     store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
     retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
@@ -95,5 +97,4 @@ def test_the_reader_is_shown_the_sentences_covering_the_question_first(
     assert sorted(ordered, key=lambda s: -s.score) == scored  # the same sentences, reordered
     keys = [s.score + (READER_COVERAGE_WEIGHT - COVERAGE_WEIGHT) * s.coverage for s in ordered]
     assert keys == sorted(keys, reverse=True)
-    assert not any("Zelensky" in s.sentence.text for s in choose_candidates(scored))
     assert any("Zelensky" in s.sentence.text for s in choose_candidates(ordered))

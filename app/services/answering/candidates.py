@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from itertools import chain, zip_longest
 
+from app.services.answering.antecedents import overlaps
 from app.services.answering.extractive import COVERAGE_WEIGHT, Scored
 from app.services.answering.injection import addresses_an_assistant
 
@@ -95,12 +96,18 @@ def reading_order(scored: list[Scored]) -> list[Scored]:
 def choose_candidates(scored: list[Scored], limit: int = CANDIDATES) -> list[Scored]:
     """Up to `limit` of the scored sentences for the reader: those holding the kind of answer
     asked for first (`Scored.typed`: a figure for "how much"), each group best first; distinct
-    texts, long enough to state something, none addressed to an assistant."""
+    texts, long enough to state something, none addressed to an assistant, none overlapping
+    one chosen before (a sentence and the pair holding it: `antecedents.py`)."""
     chosen: list[Scored] = []
     seen: set[str] = set()
     for candidate in sorted(scored, key=lambda s: not s.typed):  # stable: score order kept
         text = " ".join(candidate.sentence.text.split())
-        if text in seen or len(text) < MIN_CHARACTERS or addresses_an_assistant(text):
+        if (
+            text in seen
+            or len(text) < MIN_CHARACTERS
+            or addresses_an_assistant(text)
+            or any(overlaps(candidate.sentence, c.sentence) for c in chosen)
+        ):
             continue
         seen.add(text)
         chosen.append(candidate)

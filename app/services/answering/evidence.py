@@ -120,11 +120,15 @@ tuesday wednesday thursday friday saturday sunday
 """.split()
 )
 # A run of words with a capital inside a sentence ("Grok", "xAI", "Elon Musk", "d’OpenAI"); a
-# name is new to the question when no word of its run is asked ("Elon" in "Elon Musk" is Musk,
-# asked about) and one is of three letters or more: two-letter capitals are common nouns in
-# French ("IA", "UE").
+# name is new to the question when no word of its run is asked, or its cognate ("Elon" in "Elon
+# Musk" is Musk, asked about; "Pentagone" is the Pentagon asked about) and one is of three
+# letters or more: two-letter capitals are common nouns in French ("IA", "UE").
 _CAPITALISED_WORD = r"[\w-]*[A-ZÀ-ÖØ-Þ][\w-]*"
-_CAPITALISED = re.compile(rf"(?<=[\s'’]){_CAPITALISED_WORD}(?:\s+{_CAPITALISED_WORD})*")
+# A sentence's first word is capitalised whatever it is: in a text of two sentences (a sentence
+# read with the one it refers back to: `antecedents.py`), "... semaines. Il a dormi" names no one.
+_CAPITALISED = re.compile(
+    rf"(?<=[\s'’])(?<![.!?…»”«“]\s){_CAPITALISED_WORD}(?:\s+{_CAPITALISED_WORD})*"
+)
 # What a question counts or asks the name of: the words after these, up to a stop word. Its head
 # is the first of them in French ("combien d'employés fédéraux"), the last in English ("how many
 # federal employees").
@@ -184,10 +188,10 @@ class QuestionProfile:
         folded = fold_text(text)
         match self.wants:
             case "name" | "place":
-                asked = {fold_word(w) for w in (*self.words, *self.names)}
+                asked = " ".join(fold_word(w) for w in (*self.words, *self.names))
                 return any(
                     any(len(w) >= _MIN_NAME_LENGTH for w in run)
-                    and not any(fold_word(w) in asked for w in run)
+                    and not any(_cognate_in(fold_word(w), asked) for w in run)
                     for run in (found.split() for found in _CAPITALISED.findall(text))
                 )
             case "quantity":

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.services.answering.antecedents import overlaps, with_antecedents
 from app.services.answering.evidence import EvidenceCheck, QuestionProfile
 from app.services.answering.generator import Answer, Citation
 from app.services.answering.injection import addresses_an_assistant
@@ -111,11 +112,14 @@ class ExtractiveGenerator:
         return typed
 
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
-        """Every distinct sentence of the retrieved chunks, best evidence first."""
+        """Every distinct sentence of the retrieved chunks, best evidence first; one that
+        refers back is scored joined to the sentence before it (`antecedents.py`)."""
         ranks = {hit.chunk.id: rank for rank, hit in enumerate(retrieval.hits)}
         sentences, vectors = retrieval.corpus.sentences_of(list(ranks))
         if not sentences:
             return []
+        chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
+        sentences, vectors = with_antecedents(sentences, vectors, chunks)
         best: dict[tuple[str, int, int], Scored] = {}
         for sentence, cosine in zip(sentences, vectors @ retrieval.query_vector, strict=True):
             if (
@@ -136,9 +140,15 @@ class ExtractiveGenerator:
         return sorted(best.values(), key=lambda s: (-s.score, s.chunk_rank))
 
     def _choose(self, scored: list[Scored]) -> list[Scored]:
-        """The best sentence, and the next ones that come close to it, in reading order."""
+        """The best sentence, and the next ones that come close to it, in reading order; none
+        that repeats a span already chosen (a sentence and the pair holding it)."""
         floor = max(self.settings.abstain_threshold, scored[0].score * CLOSE_TO_BEST)
-        chosen = [s for s in scored if s.score >= floor][: self.settings.max_answer_sentences]
+        chosen: list[Scored] = []
+        for s in scored:
+            if s.score < floor or len(chosen) == self.settings.max_answer_sentences:
+                break
+            if not any(overlaps(s.sentence, c.sentence) for c in chosen):
+                chosen.append(s)
         return sorted(chosen, key=lambda s: (s.chunk_rank, s.sentence.start))
 
     @staticmethod
