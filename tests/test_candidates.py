@@ -98,3 +98,37 @@ def test_the_reader_is_shown_the_sentences_covering_the_question_first(
     keys = [s.score + (READER_COVERAGE_WEIGHT - COVERAGE_WEIGHT) * s.coverage for s in ordered]
     assert keys == sorted(keys, reverse=True)
     assert any("Zelensky" in s.sentence.text for s in choose_candidates(ordered))
+
+
+@pytest.mark.parametrize(
+    ("question", "fact", "quoted"),
+    [
+        # "Ce sera Elon Musk, qui se présente ainsi ..." says what he calls himself only with
+        # the sentence before it (q037 of eval/questions.jsonl); the extractive answer quotes
+        # two sentences on Musk and Trump more similar to the question
+        (
+            "Quel surnom Elon Musk s'est-il donné peu après la victoire de Trump ?",
+            "premier copain",
+            False,
+        ),
+        # "Cette citation, tirée de l'annonce officielle, ..." makes the quote before it the
+        # announcement's (q052); the quote starts its chunk, cut only of its "«"
+        (
+            "According to the official announcement, how will AI change the way civil servants "
+            "spend their time?",
+            "moins de temps sur la paperasse",
+            True,
+        ),
+    ],
+)
+def test_a_sentence_that_refers_back_is_shown_with_the_one_it_refers_to(
+    sample_settings: Settings, embedder: Embedder, question: str, fact: str, quoted: bool
+) -> None:
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    extractive = ExtractiveGenerator(sample_settings)
+    shown = choose_candidates(reading_order(extractive.answering_sentences(question, retrieval)))
+    assert any(fact in s.sentence.text for s in shown), [s.sentence.text for s in shown]
+    answer = extractive.answer(question, "fr", retrieval)
+    assert (fact in answer.text) is quoted
+    assert all(c.sentence.text in c.chunk.text for c in answer.citations)

@@ -5,7 +5,7 @@ import itertools
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
 
-from ingest.chunking import PUNKT_BLOCK_CHARS, _blocks, chunk_document, sentence_spans
+from ingest.chunking import PUNKT_BLOCK_CHARS, _blocks, _within, chunk_document, sentence_spans
 from ingest.cleaning import clean
 from tests.conftest import ARTICLES
 from vectorstore import DocumentMeta
@@ -31,10 +31,12 @@ def test_chunks_and_sentences_carry_exact_offsets_into_the_clean_text() -> None:
         assert len(chunks) >= 5
         assert all(doc.text[c.start : c.end] == c.text for c in chunks)
         assert all(doc.text[s.start : s.end] == s.text for s in sentences)
-        # A sentence cut at a chunk boundary is marked, and stands whole in another chunk.
-        whole = set(sentence_spans(doc.text))
-        assert all(((s.start, s.end) in whole) == s.whole for s in sentences)
-        assert {(s.start, s.end) for s in sentences if s.whole} == whole
+
+        # A sentence cut at a chunk boundary is marked, and stands whole in another chunk;
+        # one that loses only a quotation mark to the boundary is whole.
+        whole = {_bare(doc.text, *span) for span in sentence_spans(doc.text)}
+        assert all((_bare(doc.text, s.start, s.end) in whole) == s.whole for s in sentences)
+        assert {_bare(doc.text, s.start, s.end) for s in sentences if s.whole} == whole
         spans = {c.id: (c.start, c.end) for c in chunks}
         assert all(
             spans[s.chunk_id][0] <= s.start < s.end <= spans[s.chunk_id][1] for s in sentences
@@ -43,6 +45,22 @@ def test_chunks_and_sentences_carry_exact_offsets_into_the_clean_text() -> None:
         covered = sorted((c.start, c.end) for c in chunks)
         assert covered[0][0] == 0 and covered[-1][1] == len(doc.text)
         assert all(not doc.text[a[1] : b[0]].strip() for a, b in itertools.pairwise(covered))
+
+
+def _bare(text: str, start: int, end: int) -> str:
+    return text[start:end].strip(" \t\n«»“”\"'")
+
+
+def test_a_sentence_that_loses_only_its_quotation_mark_to_a_boundary_is_whole() -> None:
+    text = "Il a parlé.\n« Grâce à l’IA, tout ira vite. »\nUne fin qui est coupée ici."
+    spans = sentence_spans(text)
+    start = text.index("Grâce")
+    end = text.index("coupée")
+    pieces = [
+        (text[s:e], whole)
+        for s, e, whole in _within(text, spans, [e for _, e in spans], start, end)
+    ]
+    assert pieces == [("Grâce à l’IA, tout ira vite. »", True), ("Une fin qui est ", False)]
 
 
 def test_chunks_stand_where_llama_index_nodes_stand() -> None:

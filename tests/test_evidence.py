@@ -79,6 +79,18 @@ def test_a_name_beside_an_asked_name_is_the_same_person_not_a_new_name() -> None
     assert not profile.answered_by_type("Deux nouveaux modèles d'IA générative.")  # IA: a noun
 
 
+def test_a_name_is_neither_the_asked_names_cognate_nor_a_sentences_first_word() -> None:
+    """h20 of eval/heldout.jsonl: the French "Pentagone" is the Pentagon asked about, not the
+    program's name; in two sentences read together (`antecedents.py`), "Cette" opening the
+    second names nothing."""
+    profile = QuestionProfile.of("What is the name of the Pentagon program the AI company joined?")
+    assert not profile.answered_by_type("Elle a signé un contrat avec le Pentagone.")
+    assert not profile.answered_by_type(
+        "Elle a signé un contrat avec le Pentagone. Cette initiative marque une étape."
+    )
+    assert profile.answered_by_type("Elle a rejoint le programme Tradewinds du Pentagone.")
+
+
 @pytest.mark.parametrize(
     ("question", "thing"),
     [

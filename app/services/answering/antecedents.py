@@ -34,7 +34,8 @@ _REFERS_BACK = re.compile(
     r"(?:(?:Mais|Et|Or|Puis|But|And|Yet)\s+)?"
     r"(?!Il\s+(?:y\s+a|faut|semble|s['’]agit|reste)\b|It\s+(?:is|was)\s+(?:clear|likely|worth))"
     r"(?:Ce|Cet|Cette|Ces|Cela|Ça|Ceci|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|Il|Elle|Ils|Elles"
-    r"|Son|Sa|Ses|Leur|Leurs|This|That|These|Those|It|He|She|They|His|Her|Its|Their|Such)\b"
+    r"|Son|Sa|Ses|Leur|Leurs|This|That|These|Those|It|He|She|They|His|Her|Its|Their|Such)\b",
+    re.IGNORECASE,  # "Mais elle ..."
 )
 # The sentence referred to ends as a sentence does; a heading ("Une Offre Inédite pour
 # l'Administration Américaine") is not what "Cette initiative" refers to.

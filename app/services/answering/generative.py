@@ -81,6 +81,7 @@ RESCUE = 0.9
 DOUBTED = 0.6
 TRANSLATED = "; the quoted sentences are translated"
 _TRANSLATION_TOKENS = 160  # a long French sentence runs to about 90 tokens in English
+# (French text runs to about four characters a token; its English, a little fewer tokens)
 _REWRITE_MAX_RATIO = 4
 _REWRITE_TOKENS = 60
 # After a failure the model is left alone this long, so that one request (a rewrite, then an
@@ -382,7 +383,9 @@ class GenerativeGenerator:
             if detect_language(source) == "en":
                 return None  # an English article's sentence: quoted as it is
             messages, fixed = translator_messages(source)
-            written = "".join(self.chat.stream(messages, fixed, _TRANSLATION_TOKENS))
+            # a span of two or three sentences (`antecedents.py`) runs longer than one
+            budget = max(_TRANSLATION_TOKENS, len(source) // 3)
+            written = "".join(self.chat.stream(messages, fixed, budget))
             translation = " ".join(written.strip().split("\n")[0].split()).lstrip("-–•* ")
             if detect_language(translation) != "en":
                 return None  # the sentence echoed, or half translated
