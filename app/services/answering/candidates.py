@@ -1,4 +1,4 @@
-"""Which sentences the reader is shown: the extractive checks' answering sentences, best first.
+"""Which sentences the reader is shown: the extractive checks' answering sentences, reordered.
 
 The rule-based checks (`evidence.py`: the answer type, the names, the thing counted, coverage)
 choose the sentences that could answer and abstain when none could; the model reads the first
