@@ -503,3 +503,62 @@ def test_an_english_fallback_is_translated_only_when_the_translation_holds(
     assert result.text == f"According to the articles: {FAITHFUL[:-1]} [1]."
     assert result.citations == fallback.citations and result.fallback
     assert result.notice.startswith(NOTHING_SUPPORTED) and "translated" in result.notice
+
+
+OFFER_EN = "How long will the one-dollar offer to the US federal government last?"
+SPAN_TRANSLATED = (
+    "The announcement is surprising: a company specialising in artificial intelligence is "
+    "making its professional offer, called ChatGPT Enterprise, available to all employees of "
+    "the federal executive branch of the United States for just one dollar. This initiative, "
+    "which will run throughout next year, aims to integrate AI into the workings of public "
+    "administration."
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        (SPAN_TRANSLATED, True),
+        (SPAN_TRANSLATED.replace("throughout next year", "for ten years on Mars"), False),
+    ],
+)
+def test_a_span_of_two_sentences_is_translated_into_two_each_citing_it(
+    client: TestClient, written: str, kept: bool
+) -> None:
+    """A span (`antecedents.py`: "Cette initiative, qui s'étendra sur toute l'année
+    prochaine, ..." read with the offer before it, q042) translates to two sentences; each
+    cites the span and is judged against its sentences. The second had been unmarked, then
+    judged against the whole span (similarity 0.36), and the translation dropped: English
+    fallbacks quoted in French."""
+    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+
+    class Translator:
+        name = "translator"
+
+        def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
+            return [1.0] + [0.0] * (len(options) - 1)
+
+        def stream(
+            self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
+        ) -> Iterator[str]:
+            yield written
+
+    extractive: ExtractiveGenerator = components.generator
+    retrieval = components.retriever.retrieve(OFFER_EN, 5)
+    span = [
+        s
+        for s in extractive.answering_sentences(OFFER_EN, retrieval)
+        if s.sentence.text.startswith("L’annonce") and "l’année prochaine" in s.sentence.text
+    ][:1]
+    assert span, "the offer's sentence is read with the one that refers back to it"
+    fallback = extractive.compose(span, "en", retrieval, fallback=True)
+    generator = GenerativeGenerator(Translator(), components.embedder, extractive)  # type: ignore[arg-type]
+    result = generator.translated(fallback, OFFER_EN)
+    if not kept:
+        assert result is None
+        return
+    assert result is not None
+    assert result.text.count("[1]") == 2 and "throughout next year" in result.text
+    assert result.text.endswith("public administration [1].")

@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator, Sequence
 
@@ -46,7 +47,7 @@ from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer, Citation
 from app.services.answering.model_queue import ModelQueue, QueueFull
-from app.services.answering.support import MARKERS, keeps_facts
+from app.services.answering.support import MARKERS, keeps_facts, split_claims
 from app.services.answering.verify import (
     BARE_ANSWER_WORDS,
     Evidence,
@@ -390,9 +391,13 @@ class GenerativeGenerator:
             if detect_language(translation) != "en":
                 return None  # the sentence echoed, or half translated
             shown = Evidence([citation.sentence], [citation.chunk])
-            checked = verify(
-                f"{translation} [1]", shown, self.embedder.embed, self._check, names_from=question
+            # every sentence of the translation cites its source: a span of two or three
+            # (`antecedents.py`) translates to as many, and one without a marker is unsupported
+            marked = " ".join(
+                re.sub(r"\s*([.!?…]*)$", r" [1]\1", claim.sentence, count=1)
+                for claim in split_claims(translation)
             )
+            checked = verify(marked, shown, self.embedder.embed, self._check, names_from=question)
             if checked.unsupported or not checked.citations:
                 log.info("translation not supported: %r for %r", translation, source)
                 return None
