@@ -444,6 +444,26 @@ def test_a_doubted_answer_stands_when_no_candidate_answers_clearly(client: TestC
     assert len(model.judged) >= 2 and len(model.judged) == len(set(model.judged))
 
 
+class ScriptedTranslator:
+    """A translator that writes `written` whatever it is asked (kept in `asked`), and whose
+    own check says Yes: what is tested is the service's verification of the translation."""
+
+    name = "translator"
+
+    def __init__(self, written: str) -> None:
+        self.written = written
+        self.asked: list[str] = []
+
+    def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
+        return [1.0] + [0.0] * (len(options) - 1)
+
+    def stream(
+        self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
+    ) -> Iterator[str]:
+        self.asked.append(messages[-1]["content"])
+        yield self.written
+
+
 MUSK_EN = "How much did Elon Musk offer to take control of OpenAI?"
 FAITHFUL = (
     "In what could shake up the world of technology, Elon Musk made a huge offer of 97 billion "
@@ -471,19 +491,7 @@ def test_an_english_fallback_is_translated_only_when_the_translation_holds(
     from app.services.answering.generative import NOTHING_SUPPORTED
 
     components = client.app.state.components  # type: ignore[attr-defined]
-    asked: list[str] = []
-
-    class Translator:
-        name = "translator"
-
-        def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
-            return [1.0] + [0.0] * (len(options) - 1)  # the model's own check says Yes
-
-        def stream(
-            self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
-        ) -> Iterator[str]:
-            asked.append(messages[-1]["content"])
-            yield written
+    translator = ScriptedTranslator(written)
 
     extractive: ExtractiveGenerator = components.generator
     retrieval = components.retriever.retrieve(MUSK_EN, 5)
@@ -493,9 +501,10 @@ def test_an_english_fallback_is_translated_only_when_the_translation_holds(
     fallback = extractive.compose(
         evidence, "en", retrieval, fallback=True, notice=NOTHING_SUPPORTED
     )
-    generator = GenerativeGenerator(Translator(), components.embedder, extractive)  # type: ignore[arg-type]
+    generator = GenerativeGenerator(translator, components.embedder, extractive)  # type: ignore[arg-type]
     result = generator.translated(fallback, MUSK_EN)
-    assert asked == [" ".join(evidence[0].sentence.text.split())]  # the French sentence itself
+    # the French sentence itself
+    assert translator.asked == [" ".join(evidence[0].sentence.text.split())]
     if not kept:
         assert result is None  # the French quote stands
         return
@@ -534,17 +543,6 @@ def test_a_span_of_two_sentences_is_translated_into_two_each_citing_it(
 
     components = client.app.state.components  # type: ignore[attr-defined]
 
-    class Translator:
-        name = "translator"
-
-        def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
-            return [1.0] + [0.0] * (len(options) - 1)
-
-        def stream(
-            self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
-        ) -> Iterator[str]:
-            yield written
-
     extractive: ExtractiveGenerator = components.generator
     retrieval = components.retriever.retrieve(OFFER_EN, 5)
     span = [
@@ -554,7 +552,11 @@ def test_a_span_of_two_sentences_is_translated_into_two_each_citing_it(
     ][:1]
     assert span, "the offer's sentence is read with the one that refers back to it"
     fallback = extractive.compose(span, "en", retrieval, fallback=True)
-    generator = GenerativeGenerator(Translator(), components.embedder, extractive)  # type: ignore[arg-type]
+    generator = GenerativeGenerator(
+        ScriptedTranslator(written),  # type: ignore[arg-type]
+        components.embedder,
+        extractive,
+    )
     result = generator.translated(fallback, OFFER_EN)
     if not kept:
         assert result is None

@@ -82,7 +82,6 @@ RESCUE = 0.9
 DOUBTED = 0.6
 TRANSLATED = "; the quoted sentences are translated"
 _TRANSLATION_TOKENS = 160  # a long French sentence runs to about 90 tokens in English
-# (French text runs to about four characters a token; its English, a little fewer tokens)
 _REWRITE_MAX_RATIO = 4
 _REWRITE_TOKENS = 60
 # After a failure the model is left alone this long, so that one request (a rewrite, then an
@@ -384,7 +383,8 @@ class GenerativeGenerator:
             if detect_language(source) == "en":
                 return None  # an English article's sentence: quoted as it is
             messages, fixed = translator_messages(source)
-            # a span of two or three sentences (`antecedents.py`) runs longer than one
+            # a span of two or three sentences (`antecedents.py`) runs longer than one: French
+            # runs to about four characters a token, its English to fewer tokens
             budget = max(_TRANSLATION_TOKENS, len(source) // 3)
             written = "".join(self.chat.stream(messages, fixed, budget))
             translation = " ".join(written.strip().split("\n")[0].split()).lstrip("-–•* ")
