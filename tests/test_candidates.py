@@ -132,3 +132,26 @@ def test_a_sentence_that_refers_back_is_shown_with_the_one_it_refers_to(
     answer = extractive.answer(question, "fr", retrieval)
     assert (fact in answer.text) is quoted
     assert all(c.sentence.text in c.chunk.text for c in answer.citations)
+
+
+def test_candidates_come_from_articles_that_mention_whom_and_what_the_question_asks_about(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """"Qu'a répondu Volodymyr Zelensky à Elon Musk ?" (h23 of eval/heldout.jsonl): one
+    retrieved article names Zelensky, once; the reader was shown, and quoted, Sam Altman's
+    reply to Musk from another article. Each candidate's article must name Zelensky."""
+    question = "Qu'a répondu Volodymyr Zelensky à Elon Musk ?"
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    extractive = ExtractiveGenerator(sample_settings)
+    check = extractive.evidence_check(question, retrieval)
+    scored = extractive.score_sentences(check, retrieval)
+    assert any("Altman a d’abord répondu" in s.sentence.text for s in scored)
+    naming = {
+        doc
+        for doc in {s.sentence.doc_id for s in scored}
+        if "Zelensky" in " ".join(retrieval.corpus.document_texts({doc}))
+    }
+    assert naming and len(naming) < len({s.sentence.doc_id for s in scored})
+    shown = extractive.answering_sentences(question, retrieval)
+    assert all(s.sentence.doc_id in naming for s in shown), [s.sentence.text for s in shown]

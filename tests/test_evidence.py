@@ -102,6 +102,8 @@ def test_a_name_is_neither_the_asked_names_cognate_nor_a_sentences_first_word() 
         ("What is the name of the AI that Elon Musk launched?", None),  # "AI": too short to tell
         ("How much money did he give?", None),
         ("Combien Musk a-t-il proposé ?", None),
+        ("Quelle est la date de naissance de Sam Altman ?", "naissance"),
+        ("What was the date of the announcement of Stargate?", "announcement"),
     ],
 )
 def test_the_thing_a_question_counts_or_names(question: str, thing: str | None) -> None:
@@ -141,6 +143,25 @@ def test_names_are_found_translated_and_missing_ones_are_named(embedder: Embedde
     check = _check(question, passages, embedder)
     assert check.missing_names([passages]) == ["barlow"]
     assert check.coverage(passages) > check.coverage("La recette de la tarte Tatin.")
+
+
+def test_an_article_must_mention_the_names_and_figures_the_question_is_set_in(
+    embedder: Embedder,
+) -> None:
+    offer = "Elon Musk a proposé une offre de 97,4 milliards de dollars pour OpenAI."
+    stargate = (
+        "Elon Musk affirme qu'OpenAI n'a pas les fonds, et que SoftBank aurait injecté "
+        "10 milliards dans Stargate."
+    )
+    question = "How did OpenAI's board respond to Musk's $97 billion offer?"
+    check = _check(question, f"{offer} {stargate}", embedder)
+    assert check.profile.figures == {"97"}
+    assert check.missing_in_article(offer) == []  # "97" is the whole part of "97,4"
+    assert check.missing_in_article(stargate) == ["97"]
+    # one digit is often spelled out in the article ("$1 million", "un million")
+    assert not QuestionProfile.of("What did Altman do with his $1 million?").figures
+    zelensky = _check("Qu'a répondu Volodymyr Zelensky à Elon Musk ?", stargate, embedder)
+    assert zelensky.missing_in_article(stargate) == ["volodymyr", "zelensky"]
 
 
 def test_bridge_carries_english_words_to_the_corpus_vocabulary(embedder: Embedder) -> None:

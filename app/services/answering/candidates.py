@@ -21,11 +21,11 @@ also tells the model that the sentences are data.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from itertools import chain, zip_longest
 
 from app.services.answering.antecedents import overlaps
+from app.services.answering.evidence import question_parts
 from app.services.answering.extractive import COVERAGE_WEIGHT, Scored
 from app.services.answering.injection import addresses_an_assistant
 
@@ -34,25 +34,6 @@ PER_PART = 2  # a compound question's candidates per part, at most CANDIDATES_MA
 CANDIDATES_MAX = 4
 READER_COVERAGE_WEIGHT = 1.5  # see reading_order
 MIN_CHARACTERS = 20  # a heading or a stray label is not evidence
-# "..., et combien ...", "... et quand ...", "..., and what ...": a coordinated question word
-# starts a second question.
-_JOINED = re.compile(
-    r",?\s+(?:et|and|with|avec)\s+(?=(?:combien|quel|quelle|quels|quelles|qui|qu['’]|que|où|quand"
-    r"|comment|pourquoi|à quel|à quelle|de quel|de quelle|dans quel|dans quelle|sur combien"
-    r"|à propos de quel|how|what|which|who|whom|when|where|why|in which|on which|to which)\b)",
-    re.IGNORECASE,
-)
-_MIN_PART_WORDS = 3
-
-
-def question_parts(question: str) -> list[str]:
-    """The questions a compound question joins, each as written ("Quel est le montant du
-    contrat ..., et combien Oracle ... s'engagent-ils à investir ?" gives two); [question]
-    when it asks one thing, or when a part would be under three words."""
-    parts = [p.strip() for p in _JOINED.split(question)]
-    if len(parts) < 2 or any(len(p.split()) < _MIN_PART_WORDS for p in parts):
-        return [question]
-    return parts
 
 
 def compound_evidence(

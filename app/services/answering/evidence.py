@@ -5,8 +5,9 @@ passages about the same people, so similarity alone cannot tell an answer from a
 Checks that hold in either language, because words are compared through the multilingual
 embedder ("Democrats" matches "démocrates", "June" matches "juin"):
 
-- names: every name the question asks about appears in the articles the answer quotes (an
-  article about Sam Altman's donation does not answer for Mark Zuckerberg's);
+- names and figures: every name the question asks about, and every figure it is set in, appears
+  in each article the answer quotes (an article about Sam Altman's donation does not answer for
+  Mark Zuckerberg's, nor one that never mentions "Musk's $97 billion offer" how it was received);
 - answer type: a "how much" question needs a number the question does not already hold, a
   "what percentage" question a percentage, a "what year" / "when" question a date, a "what is
   the name" or "where" question a name;
@@ -98,6 +99,10 @@ _NUMBER = re.compile(
     r"|vingt|trente|quarante|cinquante|cent|cents|mille|millions?|milliards?|two|three|four"
     r"|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|millions?|billions?)\b"
 )
+# A figure the question is set in ("Musk's $97 billion offer"): two digits at least, since one is
+# often spelled out in the article ("$1 million", "un million"); compared by its whole part
+# ("97" is in "97,4 milliards").
+_FIGURE = re.compile(r"\b\d{2,}(?=[.,]?\d*\b)")
 _QUESTION_START_WORDS = 5  # a question word further in is a conjunction ("... when he ...")
 _COGNATE_PREFIX = 5
 _PERCENT = re.compile(r"%|\bpour ?cent\b|\bpercent\b")
@@ -134,16 +139,18 @@ _CAPITALISED = re.compile(
 # federal employees").
 # What a price is asked of counts too: "combien coûte le péage", "le prix de l'inscription",
 # "how much did the renovation cost": a figure about the works does not price the toll (F19).
+# So does what a date is asked of: "la date de naissance de Sam Altman" is not the date of a
+# photograph of him.
 _THING_FR = re.compile(
     r"\b(?:combien d(?:e\s+|['’]\s*)|comment s['’ ]?(?:appellent|appelle|nomment|nomme)\s+"
     r"|quels? (?:est|sont) (?:le|les) noms? d(?:e\s+|['’]\s*|u\s+|es\s+)"
     r"|combien (?:a |ont )?co[uû]t(?:e|é|ent|era|eront|ait|aient)(?:-t-(?:il|elle))?\s+"
     r"|quel(?:le)? (?:est|était|etait|sera) (?:le|la) (?:prix|co[uû]t|montant|tarif)"
-    r" d(?:e\s+|['’]\s*|u\s+|es\s+))(.*)",
+    r" d(?:e\s+|['’]\s*|u\s+|es\s+)|\bdate d(?:e\s+|['’]\s*|u\s+|es\s+))(.*)",
     re.IGNORECASE,
 )
 _THING_EN = re.compile(
-    r"\b(?:how many\s+|names? of\s+|(?:price|cost) of\s+"
+    r"\b(?:how many\s+|names? of\s+|(?:price|cost|date) of\s+"
     r"|how much (?:does|did|will|would) (?=.*\bcost\b))(.*?)(?:\s+cost\b.*)?$",
     re.IGNORECASE,
 )
@@ -159,6 +166,7 @@ class QuestionProfile:
     numbers: frozenset[str]
     wants: AnswerType | None
     thing: str | None = None
+    figures: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, question: str) -> QuestionProfile:
@@ -176,7 +184,14 @@ class QuestionProfile:
             )
         )
         words = tuple(w for w in dict.fromkeys(surface_words(question)) if fold(w) not in _FRAME)
-        return cls(words, names, frozenset(_NUMBER.findall(folded)), wants, _asked_thing(question))
+        return cls(
+            words,
+            names,
+            frozenset(_NUMBER.findall(folded)),
+            wants,
+            _asked_thing(question),
+            frozenset(_FIGURE.findall(question)),
+        )
 
     def states_the_years(self, text: str) -> bool:
         """Whether the text states every year the question is set in."""
@@ -242,6 +257,12 @@ class EvidenceCheck:
             return []
         scores = self._best_matches(unseen, " ".join(passages))
         return [n for n, s in zip(unseen, scores, strict=True) if s < self._threshold]
+
+    def missing_in_article(self, article: str) -> list[str]:
+        """The question's names (even translated: `missing_names`) and figures that the
+        article's text never mentions; [] when it could be the article the question is about."""
+        figures = self.profile.figures - set(_FIGURE.findall(article))
+        return [*self.missing_names([article]), *sorted(figures)]
 
     def could_answer(self, sentence: str) -> bool:
         """Whether the sentence holds what the question asks for, in the year it is set in,
@@ -309,3 +330,24 @@ def _cognate_in(name: str, folded_text: str) -> bool:
     if len(name) < _COGNATE_PREFIX + 1:
         return re.search(rf"\b{re.escape(name)}\b", folded_text) is not None
     return re.search(rf"\b{re.escape(name[: _COGNATE_PREFIX + 1])}", folded_text) is not None
+
+
+# "..., et combien ...", "... et quand ...", "..., and what ...": a coordinated question word
+# starts a second question.
+_JOINED = re.compile(
+    r",?\s+(?:et|and|with|avec)\s+(?=(?:combien|quel|quelle|quels|quelles|qui|qu['’]|que|où|quand"
+    r"|comment|pourquoi|à quel|à quelle|de quel|de quelle|dans quel|dans quelle|sur combien"
+    r"|à propos de quel|how|what|which|who|whom|when|where|why|in which|on which|to which)\b)",
+    re.IGNORECASE,
+)
+_MIN_PART_WORDS = 3
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a compound question joins, each as written ("Quel est le montant du
+    contrat ..., et combien Oracle ... s'engagent-ils à investir ?" gives two); [question]
+    when it asks one thing, or when a part would be under three words."""
+    parts = [p.strip() for p in _JOINED.split(question)]
+    if len(parts) < 2 or any(len(p.split()) < _MIN_PART_WORDS for p in parts):
+        return [question]
+    return parts

@@ -5,9 +5,9 @@ cosine similarity, by how much of the question's words they cover (in either lan
 word vectors), and by whether they hold the kind of thing asked for (a number for "combien" /
 "how much", a date for "quand" / "when").
 The best ones are quoted, each with its marker. The service abstains when the evidence does not
-answer (`evidence.py`): a name the quoted articles never mention, no sentence holding the kind of
-answer asked for (which, for "how many X", speaks of X), or a best sentence that is too weak or
-covers too little of the question.
+answer (`evidence.py`): a name or figure of the question that a quoted article never mentions,
+no sentence holding the kind of answer asked for (which, for "how many X", speaks of X), or a
+best sentence that is too weak or covers too little of the question.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.services.answering.antecedents import overlaps, with_antecedents
-from app.services.answering.evidence import EvidenceCheck, QuestionProfile
+from app.services.answering.evidence import EvidenceCheck, QuestionProfile, question_parts
 from app.services.answering.generator import Answer, Citation
 from app.services.answering.injection import addresses_an_assistant
 from app.services.followup import Turn, self_contained
 from app.services.language import Language
-from app.services.retriever import Retrieval
+from app.services.retriever import Corpus, Retrieval
 from config import Settings
 from prompts import load_prompt
 from vectorstore import Sentence
@@ -109,6 +109,8 @@ class ExtractiveGenerator:
             documents = {s.sentence.doc_id for s in self._choose(typed)}
             if check.missing_names(retrieval.corpus.document_texts(documents)):
                 return []
+        if len(question_parts(question)) == 1:  # a compound question's parts each name theirs
+            return _in_articles_set(check, typed, retrieval.corpus)
         return typed
 
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
@@ -160,6 +162,21 @@ class ExtractiveGenerator:
             for c in citations
         )
         return f"{prompt['lead_in']} {quotes}"
+
+
+def _in_articles_set(check: EvidenceCheck, scored: list[Scored], corpus: Corpus) -> list[Scored]:
+    """The scored sentences whose article mentions every name and figure the question is set
+    in (`EvidenceCheck.missing_in_article`), in their order. Checked article by article, not
+    over all those quoted together: "Qu'a répondu Volodymyr Zelensky à Elon Musk ?" is not
+    answered by Sam Altman's reply to Musk because another retrieved article names Zelensky."""
+    if not check.profile.names and not check.profile.figures:
+        return scored
+    documents = {s.sentence.doc_id for s in scored}
+    set_in = {
+        doc: not check.missing_in_article(" ".join(corpus.document_texts({doc})))
+        for doc in documents
+    }
+    return [s for s in scored if set_in[s.sentence.doc_id]]
 
 
 def asks_a_question(text: str) -> bool:
