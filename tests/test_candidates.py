@@ -137,7 +137,7 @@ def test_a_sentence_that_refers_back_is_shown_with_the_one_it_refers_to(
 def test_candidates_come_from_articles_that_mention_whom_and_what_the_question_asks_about(
     sample_settings: Settings, embedder: Embedder
 ) -> None:
-    """"Qu'a répondu Volodymyr Zelensky à Elon Musk ?" (h23 of eval/heldout.jsonl): one
+    """Asked "Qu'a répondu Volodymyr Zelensky à Elon Musk ?" (h23 of eval/heldout.jsonl), one
     retrieved article names Zelensky, once; the reader was shown, and quoted, Sam Altman's
     reply to Musk from another article. Each candidate's article must name Zelensky."""
     question = "Qu'a répondu Volodymyr Zelensky à Elon Musk ?"
