@@ -160,6 +160,7 @@ def test_an_article_must_mention_the_names_and_figures_the_question_is_set_in(
     assert check.missing_in_article(stargate) == ["97"]
     # one digit is often spelled out in the article ("$1 million", "un million")
     assert not QuestionProfile.of("What did Altman do with his $1 million?").figures
+    assert not QuestionProfile.of("What did he do with $1,000?").figures
     zelensky = _check("Qu'a répondu Volodymyr Zelensky à Elon Musk ?", stargate, embedder)
     assert zelensky.missing_in_article(stargate) == ["volodymyr", "zelensky"]
 

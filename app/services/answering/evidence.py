@@ -99,10 +99,10 @@ _NUMBER = re.compile(
     r"|vingt|trente|quarante|cinquante|cent|cents|mille|millions?|milliards?|two|three|four"
     r"|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|millions?|billions?)\b"
 )
-# A figure the question is set in ("Musk's $97 billion offer"): two digits at least, since one is
-# often spelled out in the article ("$1 million", "un million"); compared by its whole part
-# ("97" is in "97,4 milliards").
-_FIGURE = re.compile(r"\b\d{2,}(?=[.,]?\d*\b)")
+# A figure the question is set in ("Musk's $97 billion offer"): its first group of digits, two at
+# least, since one is often spelled out in the article ("$1 million", "un million"); so "97" is
+# in "97,4 milliards", and "$1,000" holds no figure.
+_FIGURE = re.compile(r"(?<![\d.,])\d{2,}")
 _QUESTION_START_WORDS = 5  # a question word further in is a conjunction ("... when he ...")
 _COGNATE_PREFIX = 5
 _PERCENT = re.compile(r"%|\bpour ?cent\b|\bpercent\b")
