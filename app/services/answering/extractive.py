@@ -23,7 +23,7 @@ from app.services.answering.generator import Answer, Citation
 from app.services.answering.injection import addresses_an_assistant
 from app.services.followup import Turn, self_contained
 from app.services.language import Language
-from app.services.retriever import Corpus, Retrieval
+from app.services.retriever import Retrieval
 from config import Settings
 from prompts import load_prompt
 from vectorstore import Sentence
@@ -94,7 +94,12 @@ class ExtractiveGenerator:
         self, question: str, retrieval: Retrieval, check: EvidenceCheck | None = None
     ) -> list[Scored]:
         """The sentences that answer the question, best first; empty when none does.
-        `check` is the question's EvidenceCheck if the caller already built it."""
+        `check` is the question's EvidenceCheck if the caller already built it.
+
+        Each sentence's article must mention every name and figure the question is set in
+        (`EvidenceCheck.missing_in_article`), checked article by article and not over all
+        those quoted together: "Qu'a répondu Volodymyr Zelensky à Elon Musk ?" is not answered
+        by Sam Altman's reply to Musk because another retrieved article names Zelensky."""
         check = check or self.evidence_check(question, retrieval)
         if not check.profile.words and not check.profile.names:
             return []  # "???" asks about nothing the articles could answer
@@ -105,13 +110,20 @@ class ExtractiveGenerator:
             return []
         if check.missing_names([hit.chunk.text for hit in retrieval.hits]):
             return []
+        if not check.profile.names and not check.profile.figures:
+            return typed
+        articles = {  # each article read once, for both checks below
+            doc: " ".join(retrieval.corpus.document_texts({doc}))
+            for doc in {s.sentence.doc_id for s in typed}
+        }
         if check.profile.names:
-            documents = {s.sentence.doc_id for s in self._choose(typed)}
-            if check.missing_names(retrieval.corpus.document_texts(documents)):
+            chosen = {s.sentence.doc_id for s in self._choose(typed)}
+            if check.missing_names([articles[doc] for doc in chosen]):
                 return []
-        if len(question_parts(question)) == 1:  # a compound question's parts each name theirs
-            return _in_articles_set(check, typed, retrieval.corpus)
-        return typed
+        if len(question_parts(question)) > 1:
+            return typed  # a compound question's names are its parts': each part checks its own
+        set_in = {doc: not check.missing_in_article(text) for doc, text in articles.items()}
+        return [s for s in typed if set_in[s.sentence.doc_id]]
 
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
         """Every distinct sentence of the retrieved chunks, best evidence first; one that
@@ -162,21 +174,6 @@ class ExtractiveGenerator:
             for c in citations
         )
         return f"{prompt['lead_in']} {quotes}"
-
-
-def _in_articles_set(check: EvidenceCheck, scored: list[Scored], corpus: Corpus) -> list[Scored]:
-    """The scored sentences whose article mentions every name and figure the question is set
-    in (`EvidenceCheck.missing_in_article`), in their order. Checked article by article, not
-    over all those quoted together: "Qu'a répondu Volodymyr Zelensky à Elon Musk ?" is not
-    answered by Sam Altman's reply to Musk because another retrieved article names Zelensky."""
-    if not check.profile.names and not check.profile.figures:
-        return scored
-    documents = {s.sentence.doc_id for s in scored}
-    set_in = {
-        doc: not check.missing_in_article(" ".join(corpus.document_texts({doc})))
-        for doc in documents
-    }
-    return [s for s in scored if set_in[s.sentence.doc_id]]
 
 
 def asks_a_question(text: str) -> bool:
