@@ -564,3 +564,50 @@ def test_a_span_of_two_sentences_is_translated_into_two_each_citing_it(
     assert result is not None
     assert result.text.count("[1]") == 2 and "throughout next year" in result.text
     assert result.text.endswith("public administration [1].")
+
+
+@pytest.mark.parametrize(
+    ("source", "translation", "expected"),
+    [
+        # q049: the translator left a quotation half French; its words follow it.
+        (
+            "le dirigeant se présente désormais comme un « orphelin politique ».",
+            'the boss now calls himself an "orphelin political" [1].',
+            'the boss now calls himself an "orphelin political" (« orphelin politique ») [1].',
+        ),
+        # Two quotations, paired in order; curly quotes count.
+        (
+            "qualifier Altman de « fraude » et le projet de « trahison américaine ».",
+            'calling Altman a "fraud" and the project an “American betrayal” [1].',
+            'calling Altman a "fraud" (« fraude ») and the project an “American betrayal” '
+            "(« trahison américaine ») [1].",
+        ),
+        # Quoted word for word already: nothing repeated.
+        (
+            "Sam Altman était « persona non grata ».",
+            'Sam Altman was "persona non grata" [1].',
+            'Sam Altman was "persona non grata" [1].',
+        ),
+        # One quotation of two left unquoted: which is which cannot be told.
+        (
+            "qualifier Altman de « fraude » et le projet de « trahison américaine ».",
+            "calling Altman a fraud and the project an “American betrayal” [1].",
+            "calling Altman a fraud and the project an “American betrayal” [1].",
+        ),
+        # A quotation longer than QUOTED_WORDS is someone's sentence: the translation stands.
+        (
+            "« Grâce à l’IA, les fonctionnaires pourront passer moins de temps sur la paperasse "
+            "et davantage à servir le public américain ».",
+            '"Thanks to AI, officials will spend less time on paperwork and more serving the '
+            'American public" [1].',
+            '"Thanks to AI, officials will spend less time on paperwork and more serving the '
+            'American public" [1].',
+        ),
+    ],
+)
+def test_a_translated_quotation_is_followed_by_its_own_words(
+    source: str, translation: str, expected: str
+) -> None:
+    from app.services.answering.generative import with_original_quotations
+
+    assert with_original_quotations(source, translation) == expected

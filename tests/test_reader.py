@@ -344,3 +344,30 @@ def test_the_model_translates_a_fallback_s_sentence_and_the_checks_keep_it(
     assert translated.text.startswith("According to the articles: Aaron Chatterji")
     assert re.search(r"Council of Economic Advis[eo]rs", translated.text), translated.text
     assert translated.citations == fallback.citations
+
+
+ORPHAN = "How does OpenAI's boss, once close to the Democrats, describe himself now?"
+
+
+def test_a_translated_quotation_keeps_its_own_words(reader: TestClient) -> None:
+    """The sentence calling the boss « orphelin politique » (q049), translated by the model:
+    the answer is English and holds the quotation's own words beside its translation."""
+    components = reader.app.state.components  # type: ignore[attr-defined]
+    generator = components.generator
+    retrieval = components.retriever.retrieve(ORPHAN, 5)
+    evidence = [
+        s
+        for s in generator.extractive.score_sentences(
+            generator.extractive.evidence_check(ORPHAN, retrieval), retrieval
+        )
+        if "orphelin politique" in s.sentence.text
+    ]
+    assert evidence, "the quotation's sentence is retrieved"
+    fallback = generator.extractive.compose(evidence[:1], "en", retrieval, fallback=True)
+    with generator.queue.turn(math.inf):
+        translated = generator.translated(fallback, ORPHAN)
+    assert translated is not None, "the translation did not pass the checks"
+    assert "(« orphelin politique »)" in translated.text or re.search(
+        r"[\"“«]\s*orphelin politique\s*[\"”»]", translated.text
+    ), translated.text
+    assert detect_language(re.sub(r"\(«[^»]*»\)|\[\d+\]", "", translated.text)) == "en"

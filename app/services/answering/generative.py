@@ -401,8 +401,44 @@ class GenerativeGenerator:
             if checked.unsupported or not checked.citations:
                 log.info("translation not supported: %r for %r", translation, source)
                 return None
-            parts.append(checked.text.replace("[1]", f"[{citation.marker}]"))
+            kept = with_original_quotations(source, checked.text)
+            parts.append(kept.replace("[1]", f"[{citation.marker}]"))
         return f"{prompt['lead_in']} {' '.join(parts)}"
+
+
+# A quotation of the article: « ... » in French text; in a translation, also "...", “...”.
+_FRENCH_QUOTATION = re.compile(r"«\s*([^«»]+?)\s*»")
+_QUOTATION = re.compile(r"«[^«»]+»|“[^“”]+”|\"[^\"]+\"")
+# A longer quotation is a sentence of someone's: its translation stands alone.
+QUOTED_WORDS = 12
+
+
+def with_original_quotations(source: str, translation: str) -> str:
+    """The translation of `source` with each short quotation of it (« ... », up to QUOTED_WORDS
+    words) given in its own words after the translated one: `a "political orphan" (« orphelin
+    politique »)`. A quotation is what someone said or how they were called, and a small
+    translator renders it worst ("orphelin political"); the original lets the reader check.
+
+    Quotations are paired in order, and only when the translation holds as many as the source
+    (otherwise it is returned as it is); one the translation already quotes word for word
+    ("persona non grata") is not repeated."""
+    originals = _FRENCH_QUOTATION.findall(source)
+    if not originals or any(len(q.split()) > QUOTED_WORDS for q in originals):
+        return translation
+    found = list(_QUOTATION.finditer(translation))
+    if len(found) != len(originals):
+        return translation
+    pieces, last = [], 0
+    for original, quoted in zip(originals, found, strict=True):
+        pieces.append(translation[last : quoted.end()])
+        last = quoted.end()
+        if _plain(original) not in _plain(quoted.group()):
+            pieces.append(f" (« {original} »)")
+    return "".join(pieces) + translation[last:]
+
+
+def _plain(text: str) -> str:
+    return " ".join(fold(text).replace("’", "'").split())
 
 
 class _Stages:
