@@ -17,11 +17,14 @@
    declined. When the model declined, or its answer is declined so, the candidate it judges
    answers clearly is quoted (`_rescued`); if none, the service abstains. When the cited
    sentence is judged to answer, but doubtfully, a candidate judged to answer clearly is
-   quoted instead (`DOUBTED`).
+   quoted instead (`DOUBTED`). A part of a compound question the answer leaves out is
+   answered by the part's candidate judged, against that part, to answer it clearly
+   (`_each_part_answered`).
 5. Final text (`final_text`; the model's own words lost facts): a French question gets the
    sentences the model cited quoted; an English one gets them translated by the model
-   (`prompts/translate_en.toml`), each translation verified against its sentence, or the
-   model's verified English sentences if one fails.
+   (`prompts/translate_en.toml`), each translation verified against its sentence, a short
+   quotation followed by its own words (`with_original_quotations`), or the model's
+   verified English sentences if one fails.
 6. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
    survives, the extractive answer is given, flagged `fallback` with the reason (or the
    abstention, when the extractive checks find no answer either). To an English question, that
