@@ -72,7 +72,7 @@ def test_each_part_of_a_compound_question_has_its_own_candidates(
 
     whole = " ".join(s.sentence.text for s in choose_candidates(answering(question)))
     assert not ("200 millions" in whole and "100 milliards" in whole)
-    evidence, shown, _ = compound_evidence(question, answering)
+    evidence, shown = compound_evidence(question, answering)
     assert shown == 4 and shown > CANDIDATES
     texts = [s.sentence.text for s in choose_candidates(evidence, shown)]
     assert "200 millions" in texts[0] and "100 milliards" in texts[1], texts

@@ -362,14 +362,12 @@ class ScriptedReader:
         self.written = written
         self.odds = odds
         self.judged: list[str] = []
-        self.asked: list[str] = []  # the questions sentences were judged against
 
     def choose(self, messages: list[dict[str, str]], fixed: int, options: list[str]) -> list[float]:
         asked = messages[-1]["content"]
         if not asked.startswith("Question: "):
             return [1.0, 0.0]  # the verification check
-        question, sentence = asked.removeprefix("Question: ").split("\nSentence: ", 1)
-        self.asked.append(question)
+        sentence = asked.split("\nSentence: ", 1)[1]
         self.judged.append(sentence)
         return [self.odds(sentence), 1 - self.odds(sentence)]
 
@@ -613,37 +611,3 @@ def test_a_translated_quotation_is_followed_by_its_own_words(
     from app.services.answering.generative import with_original_quotations
 
     assert with_original_quotations(source, translation) == expected
-
-
-CEOS = (
-    "Quel PDG d'Alphabet a participé à des conférences avec Trump et Musk, et quel PDG de "
-    "SoftBank était à la Maison-Blanche avec Sam Altman ?"
-)
-
-
-@pytest.mark.parametrize(("son_odds", "answered"), [(0.95, True), (0.85, False)])
-def test_a_part_the_writer_left_out_is_answered_when_judged_clearly(
-    client: TestClient, son_odds: float, answered: bool
-) -> None:
-    """q084: the writer answers the first part of a compound question only. The second part's
-    candidate, judged against that part alone, is cited after it when the model's odds reach
-    RESCUE, and not otherwise."""
-    from app.services.answering import GenerativeGenerator
-
-    components = client.app.state.components  # type: ignore[attr-defined]
-    model = ScriptedReader(
-        "Sundar Pichai, PDG d'Alphabet, a participé à des conférences avec Trump [1].",
-        lambda s: son_odds if "Masayoshi Son" in s else 0.8,
-    )
-    generator = GenerativeGenerator(model, components.embedder, components.generator)  # type: ignore[arg-type]
-    answer = generator.answer(CEOS, "fr", components.retriever.retrieve(CEOS, 5))
-    assert not answer.abstained and not answer.fallback
-    assert "Sundar Pichai" in answer.text and "[1]" in answer.text
-    assert ("Masayoshi Son" in answer.text) is answered
-    assert [c.marker for c in answer.citations] == ([1, 2] if answered else [1])
-    if answered:
-        assert "Masayoshi Son" in answer.citations[1].sentence.text
-        assert answer.text.endswith("[2]")
-    # the second part's candidate is judged against that part alone, not the whole question
-    part = "quel PDG de SoftBank était à la Maison-Blanche avec Sam Altman ?"
-    assert [q for q, s in zip(model.asked, model.judged, strict=True) if "Masayoshi" in s] == [part]

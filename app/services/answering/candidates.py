@@ -22,14 +22,12 @@ also tells the model that the sentences are data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import chain, zip_longest
 
 from app.services.answering.antecedents import overlaps
 from app.services.answering.evidence import question_parts
 from app.services.answering.extractive import COVERAGE_WEIGHT, Scored
 from app.services.answering.injection import addresses_an_assistant
-from vectorstore import Sentence
 
 CANDIDATES = 3
 PER_PART = 2  # a compound question's candidates per part, at most CANDIDATES_MAX in all
@@ -38,40 +36,25 @@ READER_COVERAGE_WEIGHT = 1.5  # see reading_order
 MIN_CHARACTERS = 20  # a heading or a stray label is not evidence
 
 
-@dataclass(frozen=True)
-class Part:
-    """One of the questions a compound question joins, with its own answering sentences."""
-
-    question: str
-    sentences: list[Scored]
-
-    def holds(self, sentence: Sentence) -> bool:
-        """Whether the sentence (or a span sharing its text) is one of this part's."""
-        return any(overlaps(sentence, s.sentence) for s in self.sentences)
-
-
 def compound_evidence(
     question: str, answering: Callable[[str], list[Scored]]
-) -> tuple[list[Scored], int, list[Part]]:
-    """The answering sentences of a question, best first; how many the reader is shown; and
-    a compound question's parts, each with its own answering sentences ([] for one question).
+) -> tuple[list[Scored], int]:
+    """The answering sentences of a question, best first, and how many the reader is shown.
 
     `answering(text)` gives the sentences that answer `text` (the extractive checks). A
     compound question's parts are each checked alone and their sentences interleaved, the best
     of each part first; it is shown up to PER_PART a part, CANDIDATES_MAX in all. Empty when
     no part is answered."""
-    texts = question_parts(question)
-    if len(texts) == 1:
-        return reading_order(answering(question)), CANDIDATES, []
-    found = [reading_order(answering(part)) for part in texts]
+    parts = question_parts(question)
+    if len(parts) == 1:
+        return reading_order(answering(question)), CANDIDATES
+    found = [reading_order(answering(part)) for part in parts]
     interleaved: dict[tuple[str, int, int], Scored] = {}
     for scored in chain.from_iterable(zip_longest(*found)):
         if scored is not None:  # a sentence that answers two parts is kept where it first comes
             key = (scored.sentence.doc_id, scored.sentence.start, scored.sentence.end)
             interleaved.setdefault(key, scored)
-    shown = min(PER_PART * sum(bool(f) for f in found), CANDIDATES_MAX)
-    parts = [Part(text, sentences) for text, sentences in zip(texts, found, strict=True)]
-    return list(interleaved.values()), shown, parts
+    return list(interleaved.values()), min(PER_PART * sum(bool(f) for f in found), CANDIDATES_MAX)
 
 
 def reading_order(scored: list[Scored]) -> list[Scored]:

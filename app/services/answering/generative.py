@@ -44,7 +44,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
-from app.services.answering.candidates import Part, choose_candidates, compound_evidence
+from app.services.answering.candidates import choose_candidates, compound_evidence
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
@@ -63,7 +63,7 @@ from app.services.followup import Turn, self_contained
 from app.services.language import Language, detect_language
 from app.services.retriever import Retrieval
 from prompts import load_examples, load_prompt
-from vectorstore import Chunk, Embedder
+from vectorstore import Embedder
 from vectorstore.tokens import fold, tokenize
 
 log = logging.getLogger("app.reader")
@@ -179,7 +179,7 @@ class GenerativeGenerator:
         self, question: str, language: Language, retrieval: Retrieval
     ) -> Iterator[str | Answer]:
         check = self.extractive.evidence_check(question, retrieval)
-        evidence, shown, parts = compound_evidence(
+        evidence, shown = compound_evidence(
             question,
             lambda text: self.extractive.answering_sentences(
                 text, retrieval, check if text == question else None
@@ -192,9 +192,7 @@ class GenerativeGenerator:
         try:
             self._available()
             with self.queue.turn():
-                yield from self._read(
-                    question, language, retrieval, evidence, candidates, check, parts
-                )
+                yield from self._read(question, language, retrieval, evidence, candidates, check)
         except (ModelUnavailable, QueueFull) as exc:
             if isinstance(exc, ModelUnavailable):
                 self._failed(exc)
@@ -210,7 +208,6 @@ class GenerativeGenerator:
         evidence: list[Scored],
         candidates: list[Scored],
         check: EvidenceCheck,
-        parts: Sequence[Part] = (),
     ) -> Iterator[str | Answer]:
         """Write over the candidates, streaming, then verify; the model is held throughout.
 
@@ -262,12 +259,11 @@ class GenerativeGenerator:
                 log.info("a candidate judged to answer more clearly than %r", checked.text)
                 yield self._quoted(clearer, question, language, retrieval, clock)
                 return
-            checked = self._each_part_answered(checked, parts, candidates, chunks)
             clock.mark("answerability")
             final = self.final_text(checked, language, question)
             clock.mark("translate")
             clock.log()
-            yield Answer(final.text, language, False, self.name, final.citations, final.unsupported)
+            yield Answer(final, language, False, self.name, checked.citations, checked.unsupported)
             return
         fallback = self.extractive.compose(
             evidence,
@@ -290,40 +286,6 @@ class GenerativeGenerator:
             float(self.chat.choose(*answerability_messages(question, sentence), ["Yes", "No"])[0])
             for sentence in sentences
         ]
-
-    def _each_part_answered(
-        self,
-        checked: Verified,
-        parts: Sequence[Part],
-        candidates: list[Scored],
-        chunks: dict[str, Chunk],
-    ) -> Verified:
-        """The verified answer to a compound question, with each part it leaves unanswered
-        answered by the part's candidate the model judges answers that part clearly (RESCUE,
-        judged against the part alone), cited after the writer's own; a part with none such
-        stays unanswered. The small writer answers one part of two as readily as both: of the
-        twelve compound questions of `eval/questions.jsonl`, it left out a part whose
-        sentence it had been shown for three (q079, q082, q084; README, "Evaluation", change
-        11)."""
-        cited = [c.sentence for c in checked.citations]
-        added: list[Scored] = []
-        for part in parts:
-            own = [c for c in candidates if part.holds(c.sentence)]
-            if not own or any(part.holds(sentence) for sentence in cited):
-                continue
-            odds = self.answerability(part.question, [c.sentence.text for c in own])
-            best = max(range(len(own)), key=odds.__getitem__)
-            if odds[best] >= RESCUE:
-                added.append(own[best])
-                cited.append(own[best].sentence)
-        if not added:
-            return checked
-        first = max((c.marker for c in checked.citations), default=0) + 1
-        more = [
-            Citation(marker, s.sentence, chunks[s.sentence.chunk_id], round(s.score, 4))
-            for marker, s in enumerate(added, start=first)
-        ]
-        return dataclasses.replace(checked, citations=[*checked.citations, *more])
 
     def _rescued(
         self,
@@ -377,33 +339,26 @@ class GenerativeGenerator:
         clock.log()
         return translated or quoted
 
-    def final_text(self, checked: Verified, language: Language, question: str) -> Verified:
-        """The verified answer as given, with the citations its text uses: the sentences the
-        model cited and the checks kept (and those answering a part it left out), quoted as
-        they stand (a French question over French articles) or translated one by one (an
-        English question: `translations`); the model's own verified sentences, citing what
-        they cite, when a translation fails its checks or lacks a number or a name they state
-        (the model may take "Mar-a-Lago" from the passage around the sentence it cites).
+    def final_text(self, checked: Verified, language: Language, question: str) -> str:
+        """The text of a verified answer: the sentences the model cited and the checks kept,
+        quoted as they stand (a French question over French articles) or translated one by
+        one (an English question: `translations`); the model's own verified sentences when a
+        translation fails its checks or lacks a number or a name they state (the model may
+        take "Mar-a-Lago" from the passage around the sentence it cites).
 
         Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
         questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
         answerable ones, the sentences it cited, quoted, for 0.82 (same abstentions: 0.92); the
         English questions' figures are in the README, "The reader"."""
         if language == "fr":
-            return dataclasses.replace(
-                checked, text=ExtractiveGenerator.render(checked.citations, language)
-            )
+            return ExtractiveGenerator.render(checked.citations, language)
         translated = self.translations(checked.citations, question)
         if translated is not None and keeps_facts(checked.text, translated):
-            return dataclasses.replace(checked, text=translated)
-        # the model's own words cite only what it wrote from, not a part answered after it
-        used = {int(n) for n in MARKERS.findall(checked.text)}
-        citations = [c for c in checked.citations if c.marker in used]
+            return translated
         if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
             # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"
-            text = f"{load_prompt('translate', 'en')['lead_in']} {checked.text}"
-            return dataclasses.replace(checked, text=text, citations=citations)
-        return dataclasses.replace(checked, citations=citations)
+            return f"{load_prompt('translate', 'en')['lead_in']} {checked.text}"
+        return checked.text
 
     def translated(self, answer: Answer, question: str) -> Answer | None:
         """An extractive answer to an English question with its French sentences translated
