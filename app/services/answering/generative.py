@@ -17,9 +17,7 @@
    declined. When the model declined, or its answer is declined so, the candidate it judges
    answers clearly is quoted (`_rescued`); if none, the service abstains. When the cited
    sentence is judged to answer, but doubtfully, a candidate judged to answer clearly is
-   quoted instead (`DOUBTED`). A part of a compound question the answer leaves out is
-   answered by the part's candidate judged, against that part, to answer it clearly
-   (`_each_part_answered`).
+   quoted instead (`DOUBTED`).
 5. Final text (`final_text`; the model's own words lost facts): a French question gets the
    sentences the model cited quoted; an English one gets them translated by the model
    (`prompts/translate_en.toml`), each translation verified against its sentence, a short
