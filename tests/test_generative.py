@@ -603,6 +603,17 @@ def test_a_span_of_two_sentences_is_translated_into_two_each_citing_it(
             '"Thanks to AI, officials will spend less time on paperwork and more serving the '
             'American public" [1].',
         ),
+        # Beside a long one, a short quotation still gets its words: both count in the pairing.
+        (
+            "« Grâce à l’IA, les fonctionnaires pourront passer moins de temps sur la paperasse "
+            "et davantage à servir le public américain », dit l'annonce, qui parle d'une "
+            "« révolution ».",
+            '"Thanks to AI, officials will spend less time on paperwork and more serving the '
+            'American public", says the announcement, which speaks of a "shift" [1].',
+            '"Thanks to AI, officials will spend less time on paperwork and more serving the '
+            'American public", says the announcement, which speaks of a "shift" '
+            "(« révolution ») [1].",
+        ),
     ],
 )
 def test_a_translated_quotation_is_followed_by_its_own_words(

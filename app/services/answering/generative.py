@@ -424,22 +424,17 @@ def with_original_quotations(source: str, translation: str) -> str:
     (otherwise it is returned as it is); one the translation already quotes word for word
     ("persona non grata") is not repeated."""
     originals = _FRENCH_QUOTATION.findall(source)
-    if not originals or any(len(q.split()) > QUOTED_WORDS for q in originals):
-        return translation
     found = list(_QUOTATION.finditer(translation))
-    if len(found) != len(originals):
+    if not originals or len(found) != len(originals):
         return translation
     pieces, last = [], 0
     for original, quoted in zip(originals, found, strict=True):
         pieces.append(translation[last : quoted.end()])
         last = quoted.end()
-        if _plain(original) not in _plain(quoted.group()):
+        kept = " ".join(tokenize(original)) in " ".join(tokenize(quoted.group()))
+        if len(original.split()) <= QUOTED_WORDS and not kept:
             pieces.append(f" (« {original} »)")
     return "".join(pieces) + translation[last:]
-
-
-def _plain(text: str) -> str:
-    return " ".join(fold(text).replace("’", "'").split())
 
 
 class _Stages:
