@@ -21,6 +21,7 @@ from app.routers import ask, documents, health, openai_compat, search, widget
 from app.services import feed_poller
 from app.services.answering import ExtractiveGenerator, GenerativeGenerator, Generator
 from app.services.answering.chat import make_chat
+from app.services.answering.memo import RememberingChat
 from app.services.answering.model_queue import ModelQueue
 from app.services.documents import DocumentService
 from app.services.feed_poller import FeedPoller
@@ -45,7 +46,11 @@ def build_components(settings: Settings) -> Components:
     generator: Generator = extractive
     if chat is not None:
         queue = ModelQueue(settings.llm_queue_seconds)
-        reader = GenerativeGenerator(chat, embedder, extractive, queue)
+        # At temperature 0 the model's reply to a prompt never changes: none is asked twice.
+        deterministic = settings.llm_temperature == 0
+        if deterministic:
+            chat = RememberingChat(chat)
+        reader = GenerativeGenerator(chat, embedder, extractive, queue, remember=deterministic)
         # The model learns its jobs' rules in the background: /search and the extractive
         # fallback serve meanwhile, questions to the model wait their turn behind it.
         threading.Thread(target=reader.warm, name="model-warm-up", daemon=True).start()

@@ -6,9 +6,12 @@ Over real HTTP on 127.0.0.1, one uvicorn worker with LLM_BACKEND=local over the 
    the first text and to the verified answer, p50/p95; how many were the model's answers,
    fallbacks and abstentions; the service's own per-stage times (its `reader stages` log lines:
    candidates to first text, writing, verifying, prompt and generated tokens);
-2. `--clients` (8) clients asking without pause for `--seconds` (60): every response's status and
-   whether it is the model's answer or a flagged extractive fallback; errors are counted;
-3. the worker's resident memory after the load, and its peak.
+2. the first ten of those questions asked again, one at a time: answered from the reader's
+   memory of its answers (`app/services/answering/memo.py`), without a turn of the model;
+3. `--clients` (8) clients asking without pause for `--seconds` (60) questions that step 1 did
+   not ask: every response's status and whether it is the model's answer or a flagged
+   extractive fallback; errors are counted;
+4. the worker's resident memory after the load, and its peak.
 
 Prints a table and writes bench/results/reader.json.
 """
@@ -165,16 +168,18 @@ def run(count: int, clients: int, seconds: float, work: Path) -> dict[str, Any]:
     service: Server = spawn_service(chroma, "articles", log, llm_backend="local")
     wait_all_ready([service])
     try:
-        asked = questions(count)
+        every = questions(10_000)
+        asked, unasked = every[:count], every[count:] or every
         with httpx.Client(base_url=service.url, timeout=120) as client:
             warm = ask_streamed(client, asked[0])  # waits behind the model's warm-up
         result: dict[str, Any] = {
             "startup_seconds": round(service.startup_seconds, 2),
             "first_answer_after_ready_seconds": round(warm["total"], 2),
             "one_client": one_client(service.url, asked[1:]),
+            "asked_again": one_client(service.url, asked[1:11]),
             "rss_mb_after_one_client": round(service.rss_mb()),
         }
-        result["crowd"] = crowd(service.url, asked, clients, seconds)
+        result["crowd"] = crowd(service.url, unasked, clients, seconds)
         result["rss_mb_after_crowd"] = round(service.rss_mb())
         result["peak_rss_mb"] = round(service.peak_rss_mb())
     finally:

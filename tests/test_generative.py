@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -362,6 +363,7 @@ class ScriptedReader:
         self.written = written
         self.odds = odds
         self.judged: list[str] = []
+        self.writes = 0
 
     def choose(self, messages: list[dict[str, str]], fixed: int, options: list[str]) -> list[float]:
         asked = messages[-1]["content"]
@@ -374,6 +376,7 @@ class ScriptedReader:
     def stream(
         self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
     ) -> Iterator[str]:
+        self.writes += 1
         yield self.written
 
     def close(self) -> None:
@@ -442,6 +445,92 @@ def test_a_doubted_answer_stands_when_no_candidate_answers_clearly(client: TestC
     assert not answer.abstained and not answer.fallback and answer.notice == ""
     assert "97 milliards" in answer.text
     assert len(model.judged) >= 2 and len(model.judged) == len(set(model.judged))
+
+
+def test_an_answer_is_given_again_without_the_model_and_a_busy_fallback_is_not(
+    client: TestClient,
+) -> None:
+    """The same question over the same chunks is answered from memory, even while the model
+    is busy; a fallback given because the model was busy is not remembered, and other chunks
+    (another top_k, another version of an article) are read again."""
+    from app.services.answering import GenerativeGenerator
+    from app.services.answering.model_queue import ModelQueue
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+    model = ScriptedReader(WRITTEN_97, lambda s: 0.95 if "97" in s else 0.2)
+    generator = GenerativeGenerator(
+        model,  # type: ignore[arg-type]
+        components.embedder,
+        components.generator,
+        ModelQueue(0.0),  # never wait: a held turn means the model is busy
+    )
+    retrieval = components.retriever.retrieve(MUSK, 5)
+    with generator.queue.turn(math.inf):
+        busy = generator.answer(MUSK, "fr", retrieval)
+    assert busy.fallback and busy.notice.startswith("the model is busy") and model.writes == 0
+    first = generator.answer(MUSK, "fr", retrieval)
+    assert not first.fallback and "97 milliards" in first.text and model.writes == 1
+    with generator.queue.turn(math.inf):
+        again = generator.answer(f"  {MUSK} ", "fr", retrieval)
+    assert again == first and model.writes == 1
+    generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 4))
+    assert model.writes == 2
+
+
+class _CountingChat:
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.streams = 0
+        self.choices = 0
+        self.generated_tokens = 7
+
+    def stream(
+        self, messages: list[dict[str, str]], fixed: int = 0, max_tokens: int | None = None
+    ) -> Iterator[str]:
+        self.streams += 1
+        yield from ["Elon Musk ", "a proposé ", "97 milliards [1]."]
+
+    def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
+        self.choices += 1
+        return [0.8, 0.2]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_remembering_model_is_not_asked_the_same_prompt_twice() -> None:
+    from app.services.answering.memo import RememberingChat
+
+    inner = _CountingChat()
+    chat = RememberingChat(inner)  # type: ignore[arg-type]
+    asked = [{"role": "system", "content": "rules"}, {"role": "user", "content": "Combien ?"}]
+    other = [*asked[:1], {"role": "user", "content": "Qui ?"}]
+    assert "".join(chat.stream(asked, 1)) == "Elon Musk a proposé 97 milliards [1]."
+    assert list(chat.stream(asked, 1)) == ["Elon Musk a proposé 97 milliards [1]."]
+    assert inner.streams == 1
+    list(chat.stream(asked, 1, max_tokens=5))  # another budget, another reply
+    list(chat.stream(other, 1))
+    assert inner.streams == 3
+    for _ in range(2):
+        assert list(chat.choose(asked, 1, ["Yes", "No"])) == [0.8, 0.2]
+    chat.choose(asked, 1, ["No", "Yes"])
+    assert inner.choices == 2
+    assert chat.generated_tokens == 7 and chat.name == "counting"  # the model's own counts
+
+
+def test_a_reply_cut_short_is_not_remembered() -> None:
+    """A client that leaves closes the stream: the half reply must not stand for the whole."""
+    from app.services.answering.memo import RememberingChat
+
+    inner = _CountingChat()
+    chat = RememberingChat(inner)  # type: ignore[arg-type]
+    asked = [{"role": "user", "content": "Combien ?"}]
+    pieces = chat.stream(asked)
+    assert next(pieces) == "Elon Musk "
+    pieces.close()
+    assert "".join(chat.stream(asked)) == "Elon Musk a proposé 97 milliards [1]."
+    assert inner.streams == 2
 
 
 class ScriptedTranslator:

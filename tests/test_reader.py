@@ -293,14 +293,19 @@ def test_a_question_that_would_wait_past_the_limit_gets_the_flagged_extractive_a
     reader: TestClient,
 ) -> None:
     """Two questions at once, a queue limit of half a second: one is the model's, the other
-    the instant extractive answer with `fallback` and the reason."""
+    the instant extractive answer with `fallback` and the reason. (Questions asked nowhere
+    else: one already answered would be given again without a turn.)"""
     from concurrent.futures import ThreadPoolExecutor
 
     queue = reader.app.state.components.generator.queue  # type: ignore[attr-defined]
     limit, queue.limit = queue.limit, 0.5
+    questions = [
+        "Combien Elon Musk a-t-il offert pour OpenAI ?",
+        "How much did Elon Musk bid for OpenAI?",
+    ]
     try:
         with ThreadPoolExecutor(2) as pool:
-            bodies = list(pool.map(lambda q: ask(reader, q), [MUSK_FR, MUSK_EN]))
+            bodies = list(pool.map(lambda q: ask(reader, q), questions))
     finally:
         queue.limit = limit
     flagged = [b for b in bodies if b["fallback"]]
@@ -308,6 +313,19 @@ def test_a_question_that_would_wait_past_the_limit_gets_the_flagged_extractive_a
     assert flagged[0]["notice"].startswith("the model is busy")
     assert "97 milliards" in flagged[0]["answer"]
     assert [b["backend"] for b in bodies if not b["fallback"]] == ["local"]
+
+
+def test_a_question_asked_again_is_answered_without_the_model(reader: TestClient) -> None:
+    """Asked again over the same articles, a question gets the same answer without the model:
+    it evaluates and writes no token the second time."""
+    chat = reader.app.state.components.chat  # type: ignore[attr-defined]
+    first = ask(reader, MUSK_EN)
+    counts = (chat.prompt_tokens, chat.generated_tokens)
+    again = ask(reader, MUSK_EN)
+    assert (chat.prompt_tokens, chat.generated_tokens) == counts
+    fields = ("answer", "citations", "abstained", "fallback", "backend", "notice")
+    assert {f: again[f] for f in fields} == {f: first[f] for f in fields}
+    assert first["backend"] == "local" and not first["fallback"], first
 
 
 CHATTERJI = (

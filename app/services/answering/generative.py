@@ -47,6 +47,7 @@ from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, f
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer, Citation
+from app.services.answering.memo import ANSWER_ENTRIES, Remembered
 from app.services.answering.model_queue import ModelQueue, QueueFull
 from app.services.answering.support import MARKERS, keeps_facts, split_claims
 from app.services.answering.verify import (
@@ -94,7 +95,10 @@ class GenerativeGenerator:
     """A model's answers, verified; the extractive backend when it cannot be trusted.
 
     `queue` serialises the model's use (one process, one model); None builds one that lets a
-    question wait up to 20 s.
+    question wait up to 20 s. With `remember` (a model at temperature 0, whose answer to the
+    same question over the same chunks does not change), the last ANSWER_ENTRIES answers of
+    the model's turns are kept and given again at once (`memo.py`); never the fallbacks of a
+    busy or failed model.
     """
 
     def __init__(
@@ -103,12 +107,16 @@ class GenerativeGenerator:
         embedder: Embedder,
         extractive: ExtractiveGenerator,
         queue: ModelQueue | None = None,
+        remember: bool = True,
     ) -> None:
         self.chat = chat
         self.name = chat.name
         self.embedder = embedder
         self.extractive = extractive
         self.queue = queue or ModelQueue(20.0)
+        self._answers: Remembered[tuple[str, str, tuple[str, ...]], Answer] = Remembered(
+            ANSWER_ENTRIES if remember else 0
+        )
         self._check = model_checker(chat)
         self._resting_until = 0.0
         self._last_failure = ""
@@ -187,10 +195,18 @@ class GenerativeGenerator:
         if not candidates:
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
+        asked = (" ".join(question.split()), language, tuple(h.chunk.id for h in retrieval.hits))
+        known = self._answers.get(asked)
+        if known is not None:  # asked before over the same chunks: no turn, no model
+            yield known
+            return
         try:
             self._available()
             with self.queue.turn():
-                yield from self._read(question, language, retrieval, evidence, candidates, check)
+                for event in self._read(question, language, retrieval, evidence, candidates, check):
+                    if isinstance(event, Answer):
+                        self._answers.put(asked, event)
+                    yield event
         except (ModelUnavailable, QueueFull) as exc:
             if isinstance(exc, ModelUnavailable):
                 self._failed(exc)
