@@ -274,7 +274,9 @@ def test_a_sentence_cited_beside_the_answer_gives_way_to_the_one_judged_to_answe
 
 
 def test_the_streamed_answer_arrives_in_pieces_then_verified(reader: TestClient) -> None:
-    response = reader.post("/ask", json={"question": MUSK_EN, "stream": True})
+    # A question asked nowhere else: one answered before is given again without the model.
+    question = "How much money did Elon Musk offer to take over OpenAI?"
+    response = reader.post("/ask", json={"question": question, "stream": True})
     events = [
         (
             block.split("\n")[0].removeprefix("event: "),

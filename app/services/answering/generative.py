@@ -30,7 +30,9 @@
    French.
 
 One model serves one question at a time (`model_queue.py`); a question holds it from writing to
-the end of the checks.
+the end of the checks. At temperature 0 nothing is asked of it twice (`memo.py`): a question
+asked again over the same chunks gets its answer without a turn, and a prompt seen before (a
+sentence translated or judged for an earlier question) its reply without the model.
 """
 
 from __future__ import annotations
