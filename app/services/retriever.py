@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import ctypes
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from app.services.batching import BatchingEncoder
 from app.services.bm25 import BM25Index
 from app.services.bridge import VocabularyBridge
 from app.services.filters import DocumentFilter
+from app.services.remembered import Remembered
 from config import Settings
 from vectorstore import ChromaStore, Chunk, ChunkHit, Embedder, Sentence
 from vectorstore.errors import StoreUnavailable
@@ -62,8 +62,8 @@ class Snapshot:
     chunks_of_document: dict[str, list[int]]  # doc id -> its chunks' indices
     bm25: BM25Index
     bridge: VocabularyBridge
-    _masks: OrderedDict[DocumentFilter, np.ndarray] = field(
-        default_factory=OrderedDict, compare=False, repr=False
+    _masks: Remembered[DocumentFilter, np.ndarray] = field(
+        default_factory=lambda: Remembered(_FILTER_MASKS), compare=False, repr=False
     )
 
     def nearest_chunks(
@@ -85,9 +85,7 @@ class Snapshot:
             for rows in self.chunks_of_document.values():
                 if document_filter.allows(self.chunks[rows[0]].doc):
                     mask[rows] = True
-            self._masks[document_filter] = mask
-            while len(self._masks) > _FILTER_MASKS:
-                self._masks.popitem(last=False)
+            self._masks.put(document_filter, mask)
         return mask
 
     def chunks_by_best_sentence(self, vector: np.ndarray, n: int, among: np.ndarray) -> list[int]:
@@ -258,9 +256,7 @@ class QueryVectors:
 
     def __init__(self, embedder: Embedder, size: int) -> None:
         self._encoder = BatchingEncoder(embedder)
-        self._size = size
-        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._known: Remembered[str, np.ndarray] = Remembered(size)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         return self.submit(texts, _same).result()
@@ -268,20 +264,13 @@ class QueryVectors:
     def submit(self, texts: list[str], then: Callable[[np.ndarray], T]) -> Future[T]:
         """`then(vectors of texts)`, run in the encoder's thread once the texts not remembered
         are embedded (with those of other queries waiting)."""
-        with self._lock:
-            known = {t: self._known[t] for t in texts if t in self._known}
-            for text in known:
-                self._known.move_to_end(text)
+        known = {t: vector for t in texts if (vector := self._known.get(t)) is not None}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
 
         def finish(vectors: np.ndarray) -> T:
             known.update(zip(missing, vectors, strict=True))
-            if self._size and missing:
-                with self._lock:
-                    for text in missing:
-                        self._known[text] = known[text]
-                    while len(self._known) > self._size:
-                        self._known.popitem(last=False)
+            for text in missing:
+                self._known.put(text, known[text])
             return then(np.stack([known[t] for t in texts]))
 
         return self._encoder.submit(missing, finish)

@@ -49,7 +49,7 @@ from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, f
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
 from app.services.answering.generator import Answer, Citation
-from app.services.answering.memo import ANSWER_ENTRIES, Remembered
+from app.services.answering.memo import ANSWER_ENTRIES
 from app.services.answering.model_queue import ModelQueue, QueueFull
 from app.services.answering.support import MARKERS, keeps_facts, split_claims
 from app.services.answering.verify import (
@@ -62,6 +62,7 @@ from app.services.answering.verify import (
 )
 from app.services.followup import Turn, self_contained
 from app.services.language import Language, detect_language
+from app.services.remembered import Remembered
 from app.services.retriever import Retrieval
 from prompts import load_examples, load_prompt
 from vectorstore import Embedder
@@ -186,6 +187,11 @@ class GenerativeGenerator:
     def stream(
         self, question: str, language: Language, retrieval: Retrieval
     ) -> Iterator[str | Answer]:
+        asked = (" ".join(question.split()), language, tuple(h.chunk.id for h in retrieval.hits))
+        known = self._answers.get(asked)
+        if known is not None:  # asked before over the same chunks: no turn, no model
+            yield known
+            return
         check = self.extractive.evidence_check(question, retrieval)
         evidence, shown = compound_evidence(
             question,
@@ -196,11 +202,6 @@ class GenerativeGenerator:
         candidates = choose_candidates(evidence, shown)
         if not candidates:
             yield self.extractive.compose([], language, retrieval, backend=self.name)
-            return
-        asked = (" ".join(question.split()), language, tuple(h.chunk.id for h in retrieval.hits))
-        known = self._answers.get(asked)
-        if known is not None:  # asked before over the same chunks: no turn, no model
-            yield known
             return
         try:
             self._available()

@@ -7,56 +7,27 @@ twice over the same candidates is written the same. `RememberingChat` keeps the 
 `MEMO_ENTRIES` replies and judgements of a chat model, keyed by their whole prompt, and gives
 them back instead of asking the model.
 
-`AnswerMemo` keeps the reader's final answers, keyed by the question and the chunks retrieved
-for it (chunk ids name their document's version: `vectorstore.records.chunk_id`), so that a
-question asked again over the same corpus is answered without waiting for the model's turn.
+`GenerativeGenerator` keeps its last `ANSWER_ENTRIES` final answers the same way, keyed by the
+question and the chunks retrieved for it (chunk ids name their document's version:
+`vectorstore.records.chunk_id`), so that a question asked again over the same corpus is
+answered without waiting for the model's turn.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from app.services.answering.chat import ChatModel, Messages
+from app.services.remembered import Remembered
 
 # About 1 KB an entry at most (a reply of LLM_MAX_TOKENS tokens), so a few MB in all.
 MEMO_ENTRIES = 4096
 ANSWER_ENTRIES = 1024
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class Remembered(Generic[K, V]):
-    """A thread-safe mapping that keeps its `size` most recently used entries."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def _key(job: str, messages: Messages, *extra: object) -> str:
