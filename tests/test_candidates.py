@@ -72,8 +72,11 @@ def test_each_part_of_a_compound_question_has_its_own_candidates(
 
     whole = " ".join(s.sentence.text for s in choose_candidates(answering(question)))
     assert not ("200 millions" in whole and "100 milliards" in whole)
-    evidence, shown = compound_evidence(question, answering)
+    evidence, shown, parts = compound_evidence(question, answering)
     assert shown == 4 and shown > CANDIDATES
+    assert [len(own) for _, own in parts] == [1, 2], parts  # the contract; Stargate's two
+    assert "200 millions" in parts[0][1][0].sentence.text
+    assert "100 milliards" in parts[1][1][0].sentence.text
     texts = [s.sentence.text for s in choose_candidates(evidence, shown)]
     assert "200 millions" in texts[0] and "100 milliards" in texts[1], texts
     spans = {(s.sentence.doc_id, s.sentence.start, s.sentence.end) for s in evidence}

@@ -383,12 +383,12 @@ class ScriptedReader:
         pass
 
 
-def _answer_with(client: TestClient, model: ScriptedReader) -> Any:
+def _answer_with(client: TestClient, model: ScriptedReader, question: str = MUSK) -> Any:
     from app.services.answering import GenerativeGenerator
 
     components = client.app.state.components  # type: ignore[attr-defined]
     generator = GenerativeGenerator(model, components.embedder, components.generator)  # type: ignore[arg-type]
-    return generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 5))
+    return generator.answer(question, "fr", components.retriever.retrieve(question, 5))
 
 
 def test_a_candidate_judged_to_answer_is_quoted_when_the_model_declines(
@@ -711,3 +711,42 @@ def test_a_translated_quotation_is_followed_by_its_own_words(
     from app.services.answering.generative import with_original_quotations
 
     assert with_original_quotations(source, translation) == expected
+
+
+CONTRACT_AND_STARGATE = (
+    "Quel est le montant du contrat signé avec le Pentagone pour des outils d'IA destinés à "
+    "l'armée, et combien Oracle, SoftBank et OpenAI s'engagent-ils à investir pour lancer "
+    "Stargate ?"
+)
+WRITTEN_200 = "Le contrat signé avec le Pentagone s'élève à 200 millions de dollars [1]."
+
+
+def test_a_part_the_writer_left_unanswered_is_answered_by_its_candidate_judged_to(
+    client: TestClient,
+) -> None:
+    """A compound question; the writer answers its first part only. The second part's own
+    candidate that the model judges answers it (past PART_ANSWERED) is quoted after it, with
+    the notice saying so; the first part, answered, is not judged again."""
+    from app.services.answering.generative import PART_ANSWERED, PART_QUOTED
+
+    model = ScriptedReader(WRITTEN_200, lambda s: 0.9 if "milliards" in s else 0.95)
+    assert PART_ANSWERED <= 0.9
+    answer = _answer_with(client, model, CONTRACT_AND_STARGATE)
+    assert not answer.abstained and not answer.fallback and answer.notice == PART_QUOTED
+    assert [c.marker for c in answer.citations] == [1, 2]
+    assert "200 millions" in answer.citations[0].sentence.text
+    assert "100 milliards" in answer.citations[1].sentence.text
+    assert answer.text.endswith("[2]") and "100 milliards" in answer.text
+    assert not any("200 millions" in judged for judged in model.judged[1:])
+
+
+def test_a_part_left_unanswered_stays_so_when_no_candidate_is_judged_to_answer_it(
+    client: TestClient,
+) -> None:
+    from app.services.answering.generative import PART_ANSWERED
+
+    model = ScriptedReader(WRITTEN_200, lambda s: 0.7 if "milliards" in s else 0.95)
+    assert PART_ANSWERED > 0.7
+    answer = _answer_with(client, model, CONTRACT_AND_STARGATE)
+    assert not answer.abstained and answer.notice == "" and len(answer.citations) == 1
+    assert any("100 milliards" in judged for judged in model.judged)  # judged, not quoted

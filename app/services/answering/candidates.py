@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import chain, zip_longest
+from typing import NamedTuple
 
 from app.services.answering.antecedents import overlaps
 from app.services.answering.evidence import question_parts
@@ -36,25 +37,37 @@ READER_COVERAGE_WEIGHT = 1.5  # see reading_order
 MIN_CHARACTERS = 20  # a heading or a stray label is not evidence
 
 
-def compound_evidence(
-    question: str, answering: Callable[[str], list[Scored]]
-) -> tuple[list[Scored], int]:
-    """The answering sentences of a question, best first, and how many the reader is shown.
+class Reading(NamedTuple):
+    """What the reader is given for a question: `evidence`, the answering sentences best first;
+    `shown`, how many of them it is shown (through `choose_candidates`); and `parts`, for a
+    compound question, each part with the candidates shown for it (at most PER_PART, best
+    first), empty for a question that asks one thing."""
+
+    evidence: list[Scored]
+    shown: int
+    parts: list[tuple[str, list[Scored]]]
+
+
+def compound_evidence(question: str, answering: Callable[[str], list[Scored]]) -> Reading:
+    """The answering sentences of a question, best first, how many the reader is shown, and
+    a compound question's parts with their own candidates.
 
     `answering(text)` gives the sentences that answer `text` (the extractive checks). A
     compound question's parts are each checked alone and their sentences interleaved, the best
-    of each part first; it is shown up to PER_PART a part, CANDIDATES_MAX in all. Empty when
-    no part is answered."""
+    of each part first; it is shown up to PER_PART a part, CANDIDATES_MAX in all. Evidence is
+    empty when no part is answered."""
     parts = question_parts(question)
     if len(parts) == 1:
-        return reading_order(answering(question)), CANDIDATES
+        return Reading(reading_order(answering(question)), CANDIDATES, [])
     found = [reading_order(answering(part)) for part in parts]
     interleaved: dict[tuple[str, int, int], Scored] = {}
     for scored in chain.from_iterable(zip_longest(*found)):
         if scored is not None:  # a sentence that answers two parts is kept where it first comes
             key = (scored.sentence.doc_id, scored.sentence.start, scored.sentence.end)
             interleaved.setdefault(key, scored)
-    return list(interleaved.values()), min(PER_PART * sum(bool(f) for f in found), CANDIDATES_MAX)
+    shown = min(PER_PART * sum(bool(f) for f in found), CANDIDATES_MAX)
+    own = [(part, choose_candidates(f, PER_PART)) for part, f in zip(parts, found, strict=True)]
+    return Reading(list(interleaved.values()), shown, own)
 
 
 def reading_order(scored: list[Scored]) -> list[Scored]:
