@@ -17,7 +17,9 @@
    declined. When the model declined, or its answer is declined so, the candidate it judges
    answers clearly is quoted (`_rescued`); if none, the service abstains. When the cited
    sentence is judged to answer, but doubtfully, a candidate judged to answer clearly is
-   quoted instead (`DOUBTED`).
+   quoted instead (`DOUBTED`). A compound question's part that the answer leaves unanswered
+   (none of the part's own candidates cited) gets its candidate judged to answer that part
+   quoted after it (`PART_ANSWERED`).
 5. Final text (`final_text`; the model's own words lost facts): a French question gets the
    sentences the model cited quoted; an English one gets them translated by the model
    (`prompts/translate_en.toml`), each translation verified against its sentence, a short
