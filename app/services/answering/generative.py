@@ -341,7 +341,8 @@ class GenerativeGenerator:
         answered by a quotation: the part's own candidate that the model judges answers it
         with the highest odds, when they reach PART_ANSWERED. A part counts as answered when
         the answer cites one of its own candidates (`compound_evidence`). Returns the answer
-        (unchanged for a question that asks one thing) and whether a quotation was added.
+        (unchanged for a question that asks one thing) and whether a quotation was added;
+        ModelUnavailable when the model fails while judging.
 
         Why: the writer, shown two parts' candidates at once, often answers one part and stops
         ("Quel PDG d'Alphabet ..., et quel PDG de SoftBank ... ?" answered with Masayoshi Son
