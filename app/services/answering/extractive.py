@@ -168,12 +168,17 @@ class ExtractiveGenerator:
     @staticmethod
     def render(citations: list[Citation], language: Language) -> str:
         """The cited sentences quoted with their markers, framed in the question's language."""
-        prompt = load_prompt("extractive", language)
-        quotes = " ".join(
-            prompt["quote"].format(sentence=_no_markers(c.sentence.text.strip()), marker=c.marker)
-            for c in citations
+        quotes = " ".join(ExtractiveGenerator.quote(c, language) for c in citations)
+        return f"{load_prompt('extractive', language)['lead_in']} {quotes}"
+
+    @staticmethod
+    def quote(citation: Citation, language: Language) -> str:
+        """One cited sentence quoted with its marker ("« ... » [2]"), an article's own "[n]"
+        written "(n)" so that it does not read as a citation."""
+        sentence = _no_markers(citation.sentence.text.strip())
+        return load_prompt("extractive", language)["quote"].format(
+            sentence=sentence, marker=citation.marker
         )
-        return f"{prompt['lead_in']} {quotes}"
 
 
 def asks_a_question(text: str) -> bool:

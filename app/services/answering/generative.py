@@ -357,13 +357,10 @@ class GenerativeGenerator:
             if best is None or odds[best] < PART_ANSWERED:
                 continue
             sentence = own[best].sentence
-            marker = len(checked.citations) + 1
-            quote = load_prompt("extractive", language)["quote"].format(
-                sentence=" ".join(sentence.text.split()), marker=marker
-            )
+            cited = Citation(len(checked.citations) + 1, sentence, chunks[sentence.chunk_id], 1.0)
             checked = Verified(
-                f"{checked.text} {quote}",
-                [*checked.citations, Citation(marker, sentence, chunks[sentence.chunk_id], 1.0)],
+                f"{checked.text} {ExtractiveGenerator.quote(cited, language)}",
+                [*checked.citations, cited],
                 checked.unsupported,
             )
             added = True
