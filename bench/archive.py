@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -38,7 +37,7 @@ import numpy as np
 
 from bench.load import post_json, search_body
 from bench.questions import DistinctQuestions, base_questions, vocabulary
-from bench.servers import HOST, Server, free_port, spawn_service, wait_all_ready
+from bench.servers import HOST, ChromaServer, Server, spawn_service, start_chroma, wait_all_ready
 from bench.stats import percentile
 from config import PROJECT_ROOT, Settings
 from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence, make_embedder
@@ -196,35 +195,6 @@ def dense_recall(store: ChromaStore, archive: Archive, vectors: np.ndarray, k: i
 
 def folder_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
-
-
-@dataclass
-class ChromaServer:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-def start_chroma(path: Path, log: Path) -> ChromaServer:
-    port = free_port()
-    chroma = str(Path(sys.executable).with_name("chroma"))
-    process = subprocess.Popen(
-        [chroma, "run", "--path", str(path), "--host", HOST, "--port", str(port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{HOST}:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return ChromaServer(process, port)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"chroma run did not start; see {log}")
 
 
 def latencies(server: Server, texts: Iterator[str], count: int) -> dict[str, float]:

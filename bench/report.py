@@ -335,6 +335,7 @@ def scale_table(results: dict[str, Any]) -> list[str]:
                 _num(_field(ask1, "p50_ms")),
                 _num(row["rss_idle_mb"], 0),
                 _num(row["rss_after_mb"], 0),
+                _num(row.get("chroma_server_rss_mb"), 0),
                 _num(row["hits"]["hit_at_1"], 3),
             ]
         )
@@ -354,6 +355,7 @@ def scale_table(results: dict[str, Any]) -> list[str]:
         "/ask p50 c=1",
         "RSS idle MB",
         "RSS after MB",
+        "Chroma server RSS MB",
         "hit@1",
     ]
     return _table(header, rows)

@@ -22,7 +22,15 @@ from typing import Any
 from bench import manpages
 from bench.load import LoadResult, merge, post_json, run_level, search_body
 from bench.questions import DistinctQuestions, Probe, base_questions, probes, repeated, vocabulary
-from bench.servers import Server, spawn_peer, spawn_service, wait_all_ready
+from bench.servers import (
+    HOST,
+    ChromaServer,
+    Server,
+    spawn_peer,
+    spawn_service,
+    start_chroma,
+    wait_all_ready,
+)
 from bench.stats import ratio
 from config import PROJECT_ROOT, Settings
 
@@ -255,6 +263,33 @@ def scale_corpus(config: BenchConfig, scale: str, sample_chunks: int) -> tuple[l
     return [SAMPLE, *(Path(p.path) for p in pages)], sum(p.chunks for p in pages)
 
 
+def serve_in_mode(chroma_path: Path, mode: str, log: Path) -> tuple[Server, ChromaServer | None]:
+    """A ready service over an ingested Chroma folder in one retrieval mode. The store mode is
+    served as it is deployed, by a `chroma run` server over the folder (returned too, to be
+    stopped and measured), so the worker's memory is its own and not the store's: with Chroma
+    embedded, the worker would also hold Chroma's HNSW index and caches."""
+    if mode != "store":
+        server = spawn_service(chroma_path, COLLECTION, log, RETRIEVAL_MODE=mode)
+        wait_all_ready([server])
+        return server, None
+    chroma = start_chroma(chroma_path, log.with_suffix(".chroma.log"))
+    server = spawn_service(
+        chroma_path,
+        COLLECTION,
+        log,
+        RETRIEVAL_MODE=mode,
+        CHROMA_HOST=HOST,
+        CHROMA_PORT=str(chroma.port),
+        LEXICAL_PATH=str(chroma_path),  # the index the ingester wrote beside its Chroma
+    )
+    try:
+        wait_all_ready([server])
+    except BaseException:
+        chroma.stop()
+        raise
+    return server, chroma
+
+
 def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]]:
     """For each corpus size and retrieval mode: ingest, start-up, memory, latency and whether
     answers still rank first among the man pages. Scale 1 is the sample, whose ingest was
@@ -290,8 +325,7 @@ def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]
         folder = config.work_dir / name
         for mode in MODES:
             log = config.work_dir / "logs" / f"scale-{scale}-{mode}.log"
-            server = spawn_service(folder / "chroma", COLLECTION, log, RETRIEVAL_MODE=mode)
-            wait_all_ready([server])
+            server, chroma = serve_in_mode(folder / "chroma", mode, log)
             try:
                 row: dict[str, Any] = {
                     "scale": scale,
@@ -312,8 +346,12 @@ def at_scale(config: BenchConfig, sample: dict[str, Any]) -> list[dict[str, Any]
                 row["load"] = [r.as_dict() for r in loads]
                 row["rss_after_mb"] = server.rss_mb()
                 row["rss_peak_mb"] = server.peak_rss_mb()
+                if chroma is not None:
+                    row["chroma_server_rss_mb"] = chroma.rss_mb()
             finally:
                 server.stop()
+                if chroma is not None:
+                    chroma.stop()
             config.log(
                 f"  {mode}: hit@1 {row['hits']['hit_at_1']:.3f}, "
                 f"start-up {row['startup_seconds']:.1f} s, RSS {row['rss_after_mb']:.0f} MB"

@@ -158,6 +158,43 @@ def wait_all_ready(servers: Sequence[Server], seconds: float = 900) -> None:
         raise
 
 
+@dataclass
+class ChromaServer:
+    """A `chroma run` child server on the loopback."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def rss_mb(self) -> float:
+        return rss_mb(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def start_chroma(path: Path, log: Path) -> ChromaServer:
+    """`chroma run` over the data folder `path` on a free loopback port, once its heartbeat
+    answers. Raises RuntimeError if it has not within 60 s (its output is in `log`)."""
+    port = free_port()
+    chroma = str(Path(sys.executable).with_name("chroma"))
+    log.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", HOST, "--port", str(port)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://{HOST}:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return ChromaServer(process, port)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"chroma run did not start; see {log}")
+
+
 def service_env(
     chroma_path: Path, collection: str, llm_backend: str = "extractive", **settings: str
 ) -> dict[str, str]:

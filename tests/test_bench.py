@@ -175,6 +175,8 @@ def test_quick_run_writes_the_table_json_and_plot(tmp_path: Path) -> None:
     scales = results["scales"]
     assert [(s["scale"], s["mode"]) for s in scales] == [("1", "memory"), ("1", "store")]
     assert all(s["hits"]["hit_at_1"] > 0.5 and s["rss_after_mb"] > 0 for s in scales)
+    # The store mode is served by a `chroma run` server, measured apart from the worker.
+    assert "chroma_server_rss_mb" not in scales[0] and scales[1]["chroma_server_rss_mb"] > 50
     assert "| 1x | store |" in done.stdout
     assert (tmp_path / "out" / "bench.png").read_bytes().startswith(b"\x89PNG")
     print(f"quick run: {time.monotonic() - started:.0f} s")
