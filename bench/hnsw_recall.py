@@ -31,6 +31,7 @@ from chromadb.config import Settings as ChromaSettings
 from bench.questions import probes
 from config import Settings
 from vectorstore import make_embedder
+from vectorstore.store import HNSW
 
 DEFAULT_PARAMETERS = ((32, 200), (32, 800), (64, 400))  # (max_neighbors, ef_construction)
 _TIE = 1e-5  # cosine slack within which two chunks are as near
@@ -55,7 +56,8 @@ def recall_of(
     seed: int,
 ) -> dict[str, Any]:
     """One build's figures: the vectors ((n, d) float32, unit length, named by `ids`) added in
-    an order drawn from `seed` to a fresh collection with these HNSW parameters, then each
+    an order drawn from `seed` to a fresh collection with these HNSW parameters (the rest as
+    the project's collections, `vectorstore.store.HNSW`), then each
     query ((m, d), unit length) searched for its k nearest. Raises ValueError if k > n."""
     if k > len(ids):
         raise ValueError(f"k={k} is more than the {len(ids)} vectors")
@@ -63,7 +65,7 @@ def recall_of(
     client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
     name = f"hnsw-{neighbors}-{construction}-{seed}"
     hnsw = {
-        "space": "cosine",
+        **HNSW,
         "max_neighbors": neighbors,
         "ef_construction": construction,
         "ef_search": ef_search,
