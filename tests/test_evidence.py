@@ -173,3 +173,47 @@ def test_bridge_carries_english_words_to_the_corpus_vocabulary(embedder: Embedde
     assert foreign == ["offer"]
     expanded = bridge.expand("How much did Musk offer?", foreign, embedder.embed_query(foreign))
     assert expanded == "How much did Musk offer? offre"
+
+
+@pytest.mark.parametrize(
+    ("question", "retrospective"),
+    [
+        ("Combien de salariés travaillaient à l'usine avant sa fermeture ?", True),
+        ("Combien coûtait le gobelet de vin chaud ?", True),
+        ("Combien Elon Musk a-t-il proposé pour OpenAI ?", True),
+        ("How many employees worked at the factory before it closed?", True),
+        ("How much did Musk offer?", True),
+        ("Combien de salariés Ardelis prévoit-elle d'embaucher ?", False),
+        ("Combien coûtera le chantier du pont ?", False),
+        ("Combien coûterait le projet ?", False),  # the conditional: what would be
+        ("How many people will the company hire?", False),
+        ("Which subsidies did Trump plan to scrap?", False),  # asks about the plan
+        ("Combien coûte le billet ?", False),
+    ],
+)
+def test_a_question_about_what_was_is_told_from_one_about_what_is_planned(
+    question: str, retrospective: bool
+) -> None:
+    assert QuestionProfile.of(question).retrospective is retrospective
+
+
+@pytest.mark.parametrize(
+    ("sentence", "in_frame"),
+    [
+        ("L'entreprise prévoit d'y embaucher 340 salariés d'ici la fin de l'année 2026.", False),
+        ("L'usine embauchera 340 salariés.", False),
+        ("The company will hire 340 people by 2026.", False),
+        ("L'usine employait 500 salariés.", True),
+        ("L'usine, qui employait 500 salariés, en embauchera 340.", True),  # tells both
+        ("L'usine compte entre 300 et 400 salariés.", True),  # "compte" counts, plans nothing
+    ],
+)
+def test_a_plan_s_figure_does_not_answer_for_what_was(sentence: str, in_frame: bool) -> None:
+    """F19: "Combien de salariés travaillaient à l'usine ... avant sa fermeture ?" is not
+    answered by the hires a buyer plans."""
+    past = QuestionProfile.of("Combien de salariés travaillaient à l'usine ?")
+    assert past.in_its_time_frame(sentence) is in_frame
+    planned = QuestionProfile.of("Combien de salariés l'usine embauchera-t-elle ?")
+    assert planned.in_its_time_frame(sentence)  # a question about the plan: any sentence
+    # Only a figure's time frame is checked: a name is told in the future as often as not.
+    assert QuestionProfile.of("Who did Musk say he was?").in_its_time_frame("Ce sera Musk.")

@@ -1,5 +1,5 @@
-"""Scraped news as it really comes (field cases F04, F05, F09, F10, F11, F16, and near-duplicate
-and Unicode kinds), uploaded and asked through the REST API as a newcomer would.
+"""Scraped news as it really comes (field cases F04, F05, F09, F10, F11, F16, F19, and
+near-duplicate and Unicode kinds), uploaded and asked through the REST API as a newcomer would.
 
 The answers here come from the extractive backend (instant, no model); the same cases with the
 bundled reader are in tests/test_reader.py. Each test names its case and asserts its right value
@@ -121,6 +121,29 @@ def test_f11_front_matter_is_metadata_not_text(api: TestClient) -> None:
     assert "14 millions d'euros" in body["answer"]
     author = ask(api, "Qui est l'auteur de l'article sur les vélos de Rennes ?")
     assert "tags" not in author["answer"] and "mobilité" not in author["answer"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Combien de salariés travaillaient à l'usine d'Hérouville-les-Forges avant sa fermeture ?",
+        "How many employees worked at the Hérouville-les-Forges factory before it closed?",
+        "Combien de salariés l'usine d'Hérouville-les-Forges employait-elle ?",
+    ],
+)
+def test_f19_future_hires_do_not_answer_for_the_workforce_of_the_past(
+    api: TestClient, question: str
+) -> None:
+    """F19: the article gives the jobs a buyer plans ("prévoit d'y embaucher 340 salariés d'ici
+    2026"), not how many worked there before; its question about the plan is answered."""
+    doc = upload(api, "f07_usine_herouville.txt", (FIELD / "f07_usine_herouville.txt").read_bytes())
+    try:
+        body = ask(api, question)
+        assert body["abstained"] and body["citations"] == [], body["answer"]
+        plan = ask(api, "Combien de salariés Ardelis prévoit-elle d'embaucher à Hérouville ?")
+        assert not plan["abstained"] and "340" in plan["answer"], plan["answer"]
+    finally:
+        api.delete(f"/documents/{doc['doc_id']}")
 
 
 def test_near_duplicates_never_fill_a_top_k(tmp_path: Path, embedder: Embedder) -> None:

@@ -15,6 +15,9 @@ embedder ("Democrats" matches "démocrates", "June" matches "juin"):
   dollars, and "the names of the two models" one that names models, not an offer;
 - years: a question set in a year ("Altman's 2019 fundraiser") is answered by a sentence that
   states that year, not by one about another time;
+- time frame: a question about what was or what happened ("Combien de salariés travaillaient à
+  l'usine avant sa fermeture ?") is not answered by a sentence that states only a plan or what
+  will be ("Ardelis prévoit d'y embaucher 340 salariés d'ici 2026"): its figure is the plan's;
 - coverage: on average, the question's words find a close word in the evidence sentence, the
   words that are not names weighing more.
 """
@@ -32,6 +35,7 @@ import numpy as np
 from vectorstore.tokens import ELISION, STOPWORDS, fold, fold_text, fold_word, stem, surface_words
 
 AnswerType = Literal["name", "place", "quantity", "percent", "year", "date"]
+_FIGURE_TYPES: frozenset[AnswerType | None] = frozenset({"quantity", "percent", "year", "date"})
 
 # Words that frame a question rather than say what it is about.
 _FRAME = frozenset(
@@ -156,6 +160,35 @@ _THING_EN = re.compile(
 )
 _NOT_A_THING = frozenset({"argent", "fois", "temps", "money", "time", "times"})
 
+# The time frame (F19: 3 of 6 questions of that kind were answered with a figure that answers
+# something else, among them future hires for the workforce before a closure). What was, in
+# lower-case text with its accents (they tell "a coûté" from "a coute"):
+# - the imparfait ("travaillaient", "coûtait", "était"), not the conditional, which ends in
+#   -rait like a few imparfaits ("entrait") that are left out with it: a question in the
+#   conditional ("combien coûterait ...") asks what would be;
+# - the passé composé with "avoir" ("a coûté", "ont-ils proposé", "a-t-il déjà dit");
+# - in English, "did", "was", "were", "had", "used to", or a verb in -ed after what is counted
+#   ("how many employees worked").
+_PAST = re.compile(
+    r"\b(?!(?:fait|parfait|forfait|bienfait|méfait|souhait|lait|plait|plaît)\b)"
+    r"\w+[^r\W]ai(?:t|ent)\b"
+    r"|\b(?:a|ont|avait|avaient)(?:-t-(?:il|elle|on)|-(?:il|elle|ils|elles|on))?\s+"
+    r"(?:\w+\s+)?\w+(?:é|ée|és|ées|i|is|it|u|ert|erts)\b"
+    r"|\b(?:did|was|were|had|used to)\b|\bhow many (?:\w+ ){1,3}\w+ed\b"
+)
+# What is planned or will be, in folded text: the plan's verbs ("prevoit d'embaucher",
+# "envisage", "projette", "compte ouvrir"), a deadline ("d'ici la fin de l'annee",
+# "a l'horizon 2030", "by the end of"), the future tense ("embauchera", "seront", "rouvrira",
+# "will"), an expectation ("plans to", "is expected to").
+_PLANNED = re.compile(
+    r"\b(?:prevoi(?:t|ent|r|yait|yaient)|projette(?:nt)?|envisage(?:nt|ait|aient)?"
+    r"|compte(?:nt)? (?:d['’ ])?\w+(?:er|ir)\b|d['’ ]ici\b|a l['’ ]horizon"
+    r"|plans? to|planning to|planned|intends? to|aims? to|expects? to|(?:is|are) expected to"
+    r"|will|by the end of"
+    r"|(?!(?:camera|opera|riviera|sierra|era)\b)\w{2,}(?:era|eront|ira|iront|dra|dront|rra|rront)"
+    r"|sera|seront|aura|auront|fera|feront|devra|devront)\b"
+)
+
 
 @dataclass(frozen=True)
 class QuestionProfile:
@@ -167,6 +200,7 @@ class QuestionProfile:
     wants: AnswerType | None
     thing: str | None = None
     figures: frozenset[str] = frozenset()
+    retrospective: bool = False  # it asks about what was or happened, not what is planned
 
     @classmethod
     def of(cls, question: str) -> QuestionProfile:
@@ -191,12 +225,27 @@ class QuestionProfile:
             wants,
             _asked_thing(question),
             frozenset(_FIGURE.findall(question)),
+            bool(_PAST.search(question.lower())) and not _PLANNED.search(folded),
         )
 
     def states_the_years(self, text: str) -> bool:
         """Whether the text states every year the question is set in."""
         years = {n for n in self.numbers if _YEAR.fullmatch(n)}
         return years <= set(_YEAR.findall(fold_text(text)))
+
+    def in_its_time_frame(self, text: str) -> bool:
+        """False when the question asks for a figure (an amount, a percentage, a date) of what
+        was (`retrospective`) and the text states only what is planned or will be: a plan's
+        marker and nothing in the past. True otherwise, and for a text that tells both ("qui
+        employait 500 salariés, en embauchera 340"). Other questions are left alone: a name or
+        a reason is told in the future as often as not ("Ce sera Elon Musk, qui ...")."""
+        if (
+            not self.retrospective
+            or self.wants not in _FIGURE_TYPES
+            or not _PLANNED.search(fold_text(text))
+        ):
+            return True
+        return bool(_PAST.search(text.lower()))
 
     def answered_by_type(self, text: str) -> bool:
         """Whether the text holds the kind of thing asked for (anything, if no kind)."""
@@ -265,11 +314,12 @@ class EvidenceCheck:
         return [*self.missing_names([article]), *sorted(figures)]
 
     def could_answer(self, sentence: str) -> bool:
-        """Whether the sentence holds what the question asks for, in the year it is set in,
-        about the thing it counts or names."""
+        """Whether the sentence holds what the question asks for, in the year and the time
+        frame it is set in, about the thing it counts or names."""
         return (
             self.profile.answered_by_type(sentence)
             and self.profile.states_the_years(sentence)
+            and self.profile.in_its_time_frame(sentence)
             and self.speaks_of_the_thing(sentence)
         )
 
