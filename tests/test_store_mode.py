@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 
 from app.factory import create_app
 from app.services.retriever import HybridRetriever
-from app.services.store_retriever import StoreRetriever
+from app.services.store_retriever import DENSE_REACH, DENSE_REACH_OLD_INDEX, StoreRetriever
 from config import Settings
 from eval.dataset import DEFAULT_QUESTIONS, load_questions
 from ingest.pipeline import ingest_paths
 from tests.conftest import ARTICLES, make_settings
 from vectorstore import ChromaStore, Embedder
+from vectorstore.store import HNSW, open_client
 
 MUSK = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
 OLD = "Le premier texte parle de pommes et de vergers normands. " * 30
@@ -45,6 +46,29 @@ def test_both_modes_find_the_same_articles_for_the_question_set(
     assert first["store"] >= first["memory"] - 1, first  # hit@1 0.965 in both, measured
     assert same_first >= 0.95 * len(questions), same_first
     assert served.counts() == memory.counts() == (5, len(memory.snapshot.chunks))
+
+
+def test_the_dense_ranking_reaches_further_only_over_an_index_built_the_old_way(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A collection keeps the HNSW parameters of its creation: a new one is built with
+    `HNSW`'s ef_construction and the dense ranking brings the fusion's pool; over one built
+    with 200 (before), it brings three times as many."""
+    settings = make_settings(tmp_path / "new", retrieval_mode="store")
+    store = ChromaStore.from_settings(settings, embedder.fingerprint)
+    assert store.hnsw()["ef_construction"] == HNSW["ef_construction"] == 800
+    assert StoreRetriever(store, embedder, settings).dense_reach == DENSE_REACH == 1
+    old = make_settings(tmp_path / "old", retrieval_mode="store")
+    open_client(old).create_collection(
+        old.collection,
+        configuration={"hnsw": {**HNSW, "ef_construction": 200}},
+        metadata={"embedder": embedder.fingerprint},
+        embedding_function=None,
+    )
+    built_before = ChromaStore.from_settings(old, embedder.fingerprint)
+    assert built_before.hnsw()["ef_construction"] == 200
+    served = StoreRetriever(built_before, embedder, old)
+    assert served.dense_reach == DENSE_REACH_OLD_INDEX == 3
 
 
 @pytest.fixture(scope="module")

@@ -790,6 +790,13 @@ class ChromaStore:
             records = int(self._cols.manifest.count())
         return records - 1 if records else 0  # the generation record is not a document
 
+    def hnsw(self) -> dict[str, Any]:
+        """The HNSW parameters the chunks' collection was created with (`ef_construction`,
+        `max_neighbors`, ...): a collection keeps those of its creation, whatever `HNSW` says
+        now. {} when Chroma does not report them."""
+        configuration = self._cols.chunks.configuration or {}
+        return dict(configuration.get("hnsw") or {})
+
     def count(self) -> int:
         with _unavailable_as_503("count"):
             return int(self._cols.chunks.count())
