@@ -250,13 +250,13 @@ def test_a_which_question_is_answered_with_the_name_it_asks_for(reader: TestClie
     # "Which Ukrainian president" wants a name, and the sentence naming him covers the
     # question's words best: it is among the candidates the reader is shown (it was not when
     # similarity ranked them, and the model declined).
-    # Known wrong on some machines: the cited sentence names Zelensky and Sundar Pichai, and
-    # the writer may pick the other name ("According to the articles: Sundar Pichai [1]." on
-    # 2026-12-02, "Zelensky" the day before with the same code: the model's greedy choice moves
-    # with the machine's arithmetic). The checks cannot tell: the name is in the sentence it
-    # cites. What is asserted is the candidate's choice, which does not depend on the model.
+    # The writer may pick the sentence's other name ("According to the articles: Sundar
+    # Pichai [1]." on 2026-12-02, "Zelensky" the day before with the same code: its greedy
+    # choice moves with the machine's arithmetic); the verifier writes the name the sentence
+    # gives the role asked (`roles.py`).
     body = ask(reader, "Which Ukrainian president did Musk meet alongside Trump?")
     assert not body["abstained"] and "Zelensky" in cited(body), body
+    assert "Zelensky" in body["answer"], body
     assert detect_language(body["answer"]) == "en", body["answer"]
 
 

@@ -10,7 +10,8 @@
    model's text). Its text streams to the client as it comes.
 3. Verify (`verify.py`): each written sentence must be supported by the candidates it cites (or
    is pinned to the one that supports it): their numbers and names, what it adds to the
-   question, their meaning, and the model's own Yes when asked.
+   question, their meaning, and the model's own Yes when asked; a bare name is the one the
+   cited sentence gives the role asked (`roles.py`).
 4. Answerability (`prompts/answerability.toml`): the model is asked, of each sentence the
    verified answer cites, whether it answers the question (Yes/No odds, nothing generated).
    When none does, the answer speaks of something else (a donation for a salary) and is

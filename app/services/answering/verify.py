@@ -22,18 +22,22 @@ client; what was removed is returned for the response's `unsupported` list.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from app.services.answering.chat import ChatModel, Messages, few_shot
 from app.services.answering.generator import Citation
+from app.services.answering.roles import rebound
 from app.services.answering.support import Embed, judge, split_claims
 from app.services.language import detect_language
 from prompts import load_examples, load_prompt
 from vectorstore import Chunk, Sentence
 from vectorstore.tokens import tokenize
 
+log = logging.getLogger("app.reader")
 # The model's odds of "Yes" a written sentence needs. This model's check is weak: on ten
 # hand-made pairs (translations and paraphrases against changed figures, swapped things and
 # added facts) the supported ones scored 0.78-0.99 and the unsupported 0.61-0.88, and a copy of
@@ -89,7 +93,9 @@ def verify(
 
     A bare answer ("The Wall Street Journal [1].", at most BARE_ANSWER_WORDS words) says what
     it claims only with the question: it is judged as the question followed by it, so that a
-    name which merely appears in the cited sentence does not pass for the answer.
+    name which merely appears in the cited sentence does not pass for the answer. Its name is
+    first checked against the role the question asks (`roles.rebound`): a name the cited
+    sentence ties to nothing asked, beside one it ties to the role, gives way to that one.
 
     `names_from` is a text whose names count as found beside the cited sentences' passages:
     for a translation, the question, which the translator never saw ("White House" in the
@@ -104,9 +110,20 @@ def verify(
         # The whole sentence is judged, not only a quotation in it: what a model writes around
         # a quote is a claim too.
         judged = claim.sentence
-        if question and len(_MARKER.sub("", judged).split()) <= BARE_ANSWER_WORDS:
+        bare = question and len(_MARKER.sub("", judged).split()) <= BARE_ANSWER_WORDS
+        if bare:
             judged = f"{question} {judged}"
         cited = _pinned(judged, claim.markers, evidence, embed, model_check, names_from, question)
+        if cited and bare:
+            written = rebound(claim.sentence, question, [s.text for s, _ in cited], embed)
+            if written != claim.sentence:
+                log.info("%r: the name its sentence gives the role asked is %r", claim.sentence, written)
+                claim = dataclasses.replace(claim, sentence=written or claim.sentence)
+                judged = f"{question} {claim.sentence}"
+                if not written or not _supported(
+                    judged, cited, embed, model_check, names_from, question
+                ):
+                    cited = []
         if not cited:
             result.unsupported.append(claim.sentence)
             continue
