@@ -117,7 +117,7 @@ def verify(
         if cited and bare:
             written = rebound(claim.sentence, question, [s.text for s, _ in cited], embed)
             if written != claim.sentence:
-                log.info("%r: the name its sentence gives the role asked is %r", claim.sentence, written)
+                log.info("%r: its sentence gives the role asked to %r", claim.sentence, written)
                 claim = dataclasses.replace(claim, sentence=written or claim.sentence)
                 judged = f"{question} {claim.sentence}"
                 if not written or not _supported(
