@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.answering.support import judge, keeps_facts
+from app.services.answering.support import judge, keeps_facts, split_claims
 from app.services.answering.verify import Evidence, Verified, verify
 from app.services.retriever import HybridRetriever
 from config import Settings
@@ -299,3 +299,72 @@ def test_a_translation_replaces_the_model_s_words_only_with_all_their_facts(
     written: str, translation: str, kept: bool
 ) -> None:
     assert keeps_facts(written, translation) is kept
+
+
+# Translations of the sample's sentences by the bundled model (2026-12-02) that were refused
+# though they state what their sentence does; each refused for a reason that reads no meaning.
+@pytest.mark.parametrize(
+    ("source", "translation"),
+    [
+        # "CEO" is a title, not a name: it translates "patron"
+        (
+            "Rappelons également que Donald Trump a eu des différends très forts le patron "
+            "d’Amazon Jeff Bezos, concernant la couverture médiatique du Washington Post.",
+            "Also, we should note that Donald Trump had very strong disagreements with Jeff "
+            "Bezos, the CEO of Amazon, regarding the media coverage of the Washington Post.",
+        ),
+        # "a central role" holds no number ("a" before "cent..." was read as "1")
+        (
+            "Deux figures marquantes se détachent dans cette histoire : Elon Musk, "
+            "l’entrepreneur averti derrière Tesla, SpaceX et d’autres boîtes high-tech, et Sam "
+            "Altman, qui joue un rôle central dans le projet OpenAI.",
+            "Two prominent figures stand out in this story: Elon Musk, the entrepreneur behind "
+            "Tesla, SpaceX, and other high-tech boxes, and Sam Altman, who plays a central role "
+            "in the OpenAI project.",
+        ),
+        # "five years" is "cinq prochaines années"
+        (
+            "Oracle, SoftBank et OpenAI s’engagent à investir 100 milliards de dollars pour "
+            "lancer le projet, avec une ambition d’injecter jusqu’à 500 milliards de dollars au "
+            "cours des cinq prochaines années.",
+            "Oracle, SoftBank and OpenAI are committing to invest 100 billion dollars to launch "
+            "the project, with an ambition to inject up to 500 billion dollars over the next "
+            "five years.",
+        ),
+        # "AI-generated" names "AI", which translates "IA"
+        (
+            "Ces chiffres témoignent de la confiance des investisseurs dans le potentiel de "
+            "l’IA générative et de la société qui la porte.",
+            "These figures demonstrate the confidence of investors in the potential of "
+            "AI-generated technology and the company that carries it.",
+        ),
+    ],
+)
+def test_a_faithful_translation_passes_the_number_and_name_checks(
+    embedder: Embedder, source: str, translation: str
+) -> None:
+    assert judge(translation, [source], embedder.embed, translated_names=True).supported
+
+
+def test_a_translation_that_changes_a_name_or_a_number_still_fails(embedder: Embedder) -> None:
+    source = (
+        "En moins de 24 heures, Musk a lancé une campagne virulente contre Altman sur X, mêlant "
+        "accusations de malversations financières, cyberharcèlement et insultes personnelles."
+    )
+    twitter = "In less than 24 hours, Musk launched a virulent campaign against Altman on Twitter."
+    six = "Oracle will invest over the next six years."
+    assert not judge(twitter, [source], embedder.embed, translated_names=True).supported
+    assert not judge(
+        six, ["Oracle investira au cours des cinq prochaines années."], embedder.embed
+    ).supported
+
+
+def test_an_initial_s_full_stop_does_not_end_a_claim() -> None:
+    claims = split_claims(
+        "She signed a $200 million contract with the Pentagon for the U. S. military. "
+        "M. Macron approved it [1]."
+    )
+    assert [c.sentence for c in claims] == [
+        "She signed a $200 million contract with the Pentagon for the U. S. military.",
+        "M. Macron approved it.",
+    ]

@@ -67,9 +67,11 @@ class Claim:
 
 
 # A claim ends after its closing marks and markers: ". [1]", ".[1][2]", "» [1]", or a bare
-# marker run, when white space or the end follows.
+# marker run, when white space or the end follows; never at an initial's full stop ("the U. S.
+# military", "M. Macron").
 _CLAIM_END = re.compile(
-    r"(?:[.!?…]+[»”\")]*(?:\s*\[\d+\])*|[»”\"](?:\s*\[\d+\])+|(?:\s*\[\d+\])+[.!?…]*)(?=\s|$)"
+    r"(?:(?<![\s.][A-Z])(?<!^[A-Z])[.!?…]+[»”\")]*(?:\s*\[\d+\])*"
+    r"|[»”\"](?:\s*\[\d+\])+|(?:\s*\[\d+\])+[.!?…]*)(?=\s|$)"
 )
 
 
@@ -141,16 +143,21 @@ _NUMBER_WORDS = {
     **dict.fromkeys(("neuf", "nine"), "9"),
     **dict.fromkeys(("dix", "ten"), "10"),
 }
-# ... only before a unit or a count, where "a" and "un" are numbers, not articles alone.
+# "a", "un" and "one" are numbers only before a unit or a count, where they are not articles
+# or pronouns alone ("a central role" holds no number); "neuf" only there too, where it is not
+# "new". The others are numbers wherever they stand: "au cours des cinq prochaines années"
+# supports "over the next five years".
+_AMBIGUOUS = ("un", "une", "one", "a", "an", "neuf")
 _WORD_NUMBER = re.compile(
-    r"\b(" + "|".join(_NUMBER_WORDS) + r")(?=\s+(?:millions?|milliards?|billions?|thousand"
-    r"|mille|hundred|cents?|dollars?|euros?|ans|years?|mois|months?|jours?|days?))",
+    r"\b(?:(" + "|".join(_AMBIGUOUS) + r")(?=\s+(?:millions?|milliards?|billions?|thousand"
+    r"|mille|hundred|cents?|dollars?|euros?|ans|years?|mois|months?|jours?|days?)\b)"
+    r"|(" + "|".join(w for w in _NUMBER_WORDS if w not in _AMBIGUOUS) + r"))\b",
     re.IGNORECASE,
 )
 
 
 def _numbers(text: str) -> set[str]:
-    digits = _WORD_NUMBER.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
+    digits = _WORD_NUMBER.sub(lambda m: _NUMBER_WORDS[m.group().lower()], text)
     return {re.sub(r"[\s.,]", "", n) for n in _NUMBER.findall(digits)}
 
 
@@ -161,10 +168,19 @@ _NOT_NAMES = frozenset(
 )
 
 
+# Titles written in capitals are roles, not names: "CEO" translates "patron" or "PDG", which
+# the meaning check weighs with the rest of the sentence.
+_TITLES = frozenset("ceo cfo coo cto pdg dg".split())
+# A name joined to a lower-case word is the name alone: "AI-generated" ("générée par l'IA").
+_JOINED_WORD = re.compile(r"-[a-zà-ÿ’'-]+$")
+
+
 def _names(text: str) -> set[str]:
-    """The claim's names, folded, without an English possessive ("OpenAI's": "openai")."""
-    names = {fold(re.sub(r"['’]s$", "", n)) for n in _NAME.findall(text)}
-    return names - _NOT_NAMES
+    """The claim's names, folded, without an English possessive ("OpenAI's": "openai") or a
+    lower-case word joined to them ("AI-generated": "ai"); months, days and titles are not
+    names."""
+    names = {fold(_JOINED_WORD.sub("", re.sub(r"['’]s$", "", n))) for n in _NAME.findall(text)}
+    return names - _NOT_NAMES - _TITLES
 
 
 _COGNATE_PREFIX = 6
@@ -179,15 +195,27 @@ def _named_in(name: str, folded: str) -> bool:
     return len(name) > _COGNATE_PREFIX and re.search(rf"\b{re.escape(prefix)}", folded) is not None
 
 
+_ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
+
+
+def _reversed_acronym_in(name: str, claim: str, folded: str) -> bool:
+    """Whether the name is an acronym of the claim whose letters, reversed, are a word of the
+    folded text: French orders a noun's words the other way round ("AI": "IA", "EU": "UE",
+    "NATO": "OTAN"). USE v3 puts "AI" and "IA" at 0.68, under NAME_TRANSLATION_MIN."""
+    acronyms = {fold(a) for a in _ACRONYM.findall(claim)}
+    return name in acronyms and re.search(rf"\b{re.escape(name[::-1])}\b", folded) is not None
+
+
 def _untranslated(names: list[str], claim: str, evidence: str, embed: Embed) -> list[str]:
     """The names (folded) of which neither the word as written in the claim nor the run of
     capitalised words it stands in translates a run of one to four words of the evidence."""
     written: dict[str, set[str]] = {name: set() for name in names}
     for run in _NAME_RUN.findall(claim):
+        run = _JOINED_WORD.sub("", re.sub(r"['’]s\b", "", run))
         for word in run.split():
-            key = fold(re.sub(r"['’]s$", "", word))
-            if key in written:
-                written[key] |= {re.sub(r"['’]s$", "", word), re.sub(r"['’]s\b", "", run)}
+            word = _JOINED_WORD.sub("", re.sub(r"['’]s$", "", word))
+            if fold(word) in written:
+                written[fold(word)] |= {word, run}
     words = _WORDS.findall(evidence)
     runs = list(
         dict.fromkeys(" ".join(words[i : i + n]) for n in (1, 2, 3, 4) for i in range(len(words)))
@@ -265,7 +293,11 @@ def judge(
     evidence = " ".join(cited)
     numbers_ok = _numbers(claim) <= _numbers(evidence)
     folded = fold(" ".join([evidence, *context]))
-    missing = [name for name in _names(claim) if not _named_in(name, folded)]
+    missing = [
+        name
+        for name in _names(claim)
+        if not _named_in(name, folded) and not _reversed_acronym_in(name, claim, folded)
+    ]
     if missing and (translated_names or detect_language(claim) != detect_language(evidence)):
         missing = _untranslated(missing, claim, evidence, embed)
     names_ok = not missing
