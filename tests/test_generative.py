@@ -655,6 +655,37 @@ def test_a_span_of_two_sentences_is_translated_into_two_each_citing_it(
     assert result.text.endswith("public administration [1].")
 
 
+def test_a_translation_s_spaced_initials_are_joined_and_end_no_sentence(
+    client: TestClient,
+) -> None:
+    """The translator wrote "the U. S. military" (q044): read as two claims, "military." was
+    unsupported and the whole translation refused; now it reads "U.S." and holds."""
+    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
+
+    question = "How big was the Pentagon deal the AI company signed last June?"
+    components = client.app.state.components  # type: ignore[attr-defined]
+    extractive: ExtractiveGenerator = components.generator
+    retrieval = components.retriever.retrieve(question, 5)
+    deal = [
+        s
+        for s in extractive.answering_sentences(question, retrieval)
+        if s.sentence.text.startswith("En juin dernier")
+    ][:1]
+    assert deal, "the Pentagon deal's sentence answers"
+    written = (
+        "In June last year, she signed a $200 million contract with the Pentagon to develop "
+        "cutting-edge AI tools for the U. S. military."
+    )
+    fallback = extractive.compose(deal, "en", retrieval, fallback=True)
+    generator = GenerativeGenerator(
+        ScriptedTranslator(written),  # type: ignore[arg-type]
+        components.embedder,
+        extractive,
+    )
+    result = generator.translated(fallback, question)
+    assert result is not None and result.text.endswith("for the U.S. military [1].")
+
+
 @pytest.mark.parametrize(
     ("source", "translation", "expected"),
     [

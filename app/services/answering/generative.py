@@ -471,6 +471,7 @@ class GenerativeGenerator:
             budget = max(_TRANSLATION_TOKENS, len(source) // 3)
             written = "".join(self.chat.stream(messages, fixed, budget))
             translation = " ".join(written.strip().split("\n")[0].split()).lstrip("-–•* ")
+            translation = _SPACED_INITIALS.sub(r"\1.", translation)  # "U. S." reads "U.S."
             if detect_language(translation) != "en":
                 return None  # the sentence echoed, or half translated
             shown = Evidence([citation.sentence], [citation.chunk])
@@ -489,6 +490,7 @@ class GenerativeGenerator:
         return f"{prompt['lead_in']} {' '.join(parts)}"
 
 
+_SPACED_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")
 # A quotation of the article: « ... » in French text; in a translation, also "...", “...”.
 _FRENCH_QUOTATION = re.compile(r"«\s*([^«»]+?)\s*»")
 _QUOTATION = re.compile(r"«[^«»]+»|“[^“”]+”|\"[^\"]+\"")
