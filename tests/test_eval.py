@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 
 from app.services.answering.support import judge, split_claims
+from app.services.retriever import HybridRetriever
+from config import Settings
 from eval.__main__ import DEFAULT_FLOORS, load_floors, main
-from eval.dataset import DEFAULT_QUESTIONS
+from eval.dataset import DEFAULT_QUESTIONS, load_questions
 from eval.metrics import markers_valid
+from eval.translations import fact_sentences
 from tests.conftest import ARTICLES
 from tests.service import running_service
-from vectorstore import Embedder
+from vectorstore import ChromaStore, Embedder
 
 PASSAGE = (
     "Dans ce qui pourrait bien chambouler le monde de la technologie, Elon Musk a proposé "
@@ -131,3 +134,25 @@ def test_eval_runs_over_rest_against_a_running_service(server: str, tmp_path: Pa
     assert summary["target"] == server and summary["questions"] == 6
     assert summary["overall"]["markers_valid"] == 1.0
     assert summary["latency_ms"]["/ask"]["p50"] > 0
+
+
+def test_the_translation_measure_reads_the_sentences_stating_each_english_fact(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """`python -m eval.translations` translates, for each answerable English question, the
+    sentences of its own source articles that state a fact; French questions and unanswerable
+    ones have none."""
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    snapshot = HybridRetriever(store, embedder, sample_settings).snapshot
+    chunks = {c.id: c for c in snapshot.chunks}
+    sentences, _ = snapshot.sentences_of(list(chunks))
+    questions = load_questions(DEFAULT_QUESTIONS)
+    pairs = fact_sentences(questions, sentences, chunks)
+    by_id = {q.id: q for q in questions}
+    assert {p.question.language for p in pairs} == {"en"}
+    assert all(p.question.answerable and p.sentence.whole for p in pairs)
+    assert all(Path(p.chunk.doc.source).name in p.question.sources for p in pairs)
+    offer = [p.sentence.text for p in pairs if p.question.id == "q002"]
+    assert offer and all("97 milliards" in text for text in offer)
+    # q001 asks the same in French: none of its own
+    assert by_id["q001"].language == "fr" and all(p.question.id != "q001" for p in pairs)
