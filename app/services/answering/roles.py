@@ -75,9 +75,10 @@ def rebound(claim: str, question: str, cited: Sequence[str], embed: Embed) -> st
         for term in tokenize(word)
         if term in in_question
     }
-    asked = [t for t in tokenize(question) if t not in held | set(tokenize(answer))]
-    if set(tokenize(answer)) & held:
+    own_terms = set(tokenize(answer))
+    if own_terms & held:
         return claim  # the question's own person: the other checks judge it
+    asked = [t for t in tokenize(question) if t not in held | own_terms]
     scores = _scores(clauses, asked, held, embed)
     own = scores.pop(fold(answer), 0)
     best = max(scores.values(), default=0)
