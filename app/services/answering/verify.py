@@ -93,9 +93,9 @@ def verify(
 
     A bare answer ("The Wall Street Journal [1].", at most BARE_ANSWER_WORDS words) says what
     it claims only with the question: it is judged as the question followed by it, so that a
-    name which merely appears in the cited sentence does not pass for the answer. Its name is
-    first checked against the role the question asks (`roles.rebound`): a name the cited
-    sentence ties to nothing asked, beside one it ties to the role, gives way to that one.
+    name which merely appears in the cited sentence does not pass for the answer. Once it is
+    pinned, its name is checked against the role the question asks (`roles.rebound`): a name
+    the sentence ties to nothing asked, beside one it ties to the role, gives way to that one.
 
     `names_from` is a text whose names count as found beside the cited sentences' passages:
     for a translation, the question, which the translator never saw ("White House" in the
