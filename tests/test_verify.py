@@ -368,3 +368,13 @@ def test_an_initial_s_full_stop_does_not_end_a_claim() -> None:
         "She signed a $200 million contract with the Pentagon for the U. S. military.",
         "M. Macron approved it.",
     ]
+
+
+def test_a_name_after_an_opening_parenthesis_is_checked(embedder: Embedder) -> None:
+    """The translator wrote "Sundar Pichai (Google's CEO)" for "Sundar Pichai —PDG
+    d'Alphabet—": once "CEO" counted as a title, "Google" after "(" went unseen."""
+    source = "Il a rencontré Volodymyr Zelensky et Sundar Pichai —PDG d'Alphabet—."
+    wrong = "He met Volodymyr Zelensky and Sundar Pichai (Google's CEO)."
+    right = "He met Volodymyr Zelensky and Sundar Pichai (Alphabet's CEO)."
+    assert not judge(wrong, [source], embedder.embed, translated_names=True).supported
+    assert judge(right, [source], embedder.embed, translated_names=True).supported

@@ -29,12 +29,14 @@ import numpy as np
 from app.services.language import detect_language
 from ingest.chunking import sentence_spans
 from prompts import load_prompt
-from vectorstore.tokens import fold, tokenize
+from vectorstore.tokens import STOPWORDS, fold, tokenize
 
 MARKERS = re.compile(r"\s*\[(\d+)\]")
 _QUOTED = re.compile(r"«\s*(.+?)\s*»|“(.+?)”|\"(.+?)\"", re.DOTALL)
 _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
-_NAME = re.compile(r"(?<=[^.!?:«“\"\s]\s)([A-ZÀ-ÖØ-Þ][\w’'-]+)")
+# A capitalised word inside a sentence: after a word and a space, or after an opening
+# parenthesis ("Sundar Pichai (Google's CEO)"), never a sentence's or a quotation's first word.
+_NAME = re.compile(r"(?:(?<=[^.!?:«“\"\s]\s)|(?<=\s\())([A-ZÀ-ÖØ-Þ][\w’'-]+)")
 
 COVERAGE_MIN = 0.6
 SIMILARITY_MIN = 0.55  # cosine with USE v3: a paraphrase or translation sits above, a topic below
@@ -180,7 +182,7 @@ def _names(text: str) -> set[str]:
     lower-case word joined to them ("AI-generated": "ai"); months, days and titles are not
     names."""
     names = {fold(_JOINED_WORD.sub("", re.sub(r"['’]s$", "", n))) for n in _NAME.findall(text)}
-    return names - _NOT_NAMES - _TITLES
+    return names - _NOT_NAMES - _TITLES - STOPWORDS  # "(Il ...", ") The ..."
 
 
 _COGNATE_PREFIX = 6
