@@ -603,6 +603,29 @@ def test_an_english_fallback_is_translated_only_when_the_translation_holds(
     assert result.notice.startswith(NOTHING_SUPPORTED) and "translated" in result.notice
 
 
+def _fallback_translated(
+    client: TestClient, question: str, chosen: Callable[[str], bool], written: str
+) -> Any:
+    """The extractive fallback to an English question, quoting the first answering sentence
+    `chosen` picks, translated by a translator that writes `written` (None if refused)."""
+    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+    extractive: ExtractiveGenerator = components.generator
+    retrieval = components.retriever.retrieve(question, 5)
+    evidence = [
+        s for s in extractive.answering_sentences(question, retrieval) if chosen(s.sentence.text)
+    ][:1]
+    assert evidence, "the sentence answers the question"
+    fallback = extractive.compose(evidence, "en", retrieval, fallback=True)
+    generator = GenerativeGenerator(
+        ScriptedTranslator(written),  # type: ignore[arg-type]
+        components.embedder,
+        extractive,
+    )
+    return generator.translated(fallback, question)
+
+
 OFFER_EN = "How long will the one-dollar offer to the US federal government last?"
 SPAN_TRANSLATED = (
     "The announcement is surprising: a company specialising in artificial intelligence is "
@@ -628,25 +651,12 @@ def test_a_span_of_two_sentences_is_translated_into_two_each_citing_it(
     cites the span and is judged against its sentences. The second had been unmarked, then
     judged against the whole span (similarity 0.36), and the translation dropped: English
     fallbacks quoted in French."""
-    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
-
-    components = client.app.state.components  # type: ignore[attr-defined]
-
-    extractive: ExtractiveGenerator = components.generator
-    retrieval = components.retriever.retrieve(OFFER_EN, 5)
-    span = [
-        s
-        for s in extractive.answering_sentences(OFFER_EN, retrieval)
-        if s.sentence.text.startswith("L’annonce") and "l’année prochaine" in s.sentence.text
-    ][:1]
-    assert span, "the offer's sentence is read with the one that refers back to it"
-    fallback = extractive.compose(span, "en", retrieval, fallback=True)
-    generator = GenerativeGenerator(
-        ScriptedTranslator(written),  # type: ignore[arg-type]
-        components.embedder,
-        extractive,
+    result = _fallback_translated(
+        client,
+        OFFER_EN,
+        lambda text: text.startswith("L’annonce") and "l’année prochaine" in text,
+        written,
     )
-    result = generator.translated(fallback, OFFER_EN)
     if not kept:
         assert result is None
         return
@@ -660,29 +670,16 @@ def test_a_translation_s_spaced_initials_are_joined_and_end_no_sentence(
 ) -> None:
     """The translator wrote "the U. S. military" (q044): read as two claims, "military." was
     unsupported and the whole translation refused; now it reads "U.S." and holds."""
-    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
-
-    question = "How big was the Pentagon deal the AI company signed last June?"
-    components = client.app.state.components  # type: ignore[attr-defined]
-    extractive: ExtractiveGenerator = components.generator
-    retrieval = components.retriever.retrieve(question, 5)
-    deal = [
-        s
-        for s in extractive.answering_sentences(question, retrieval)
-        if s.sentence.text.startswith("En juin dernier")
-    ][:1]
-    assert deal, "the Pentagon deal's sentence answers"
     written = (
         "In June last year, she signed a $200 million contract with the Pentagon to develop "
         "cutting-edge AI tools for the U. S. military."
     )
-    fallback = extractive.compose(deal, "en", retrieval, fallback=True)
-    generator = GenerativeGenerator(
-        ScriptedTranslator(written),  # type: ignore[arg-type]
-        components.embedder,
-        extractive,
+    result = _fallback_translated(
+        client,
+        "How big was the Pentagon deal the AI company signed last June?",
+        lambda text: text.startswith("En juin dernier"),
+        written,
     )
-    result = generator.translated(fallback, question)
     assert result is not None and result.text.endswith("for the U.S. military [1].")
 
 
