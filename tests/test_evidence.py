@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from app.services.answering.evidence import EvidenceCheck, QuestionProfile
+from app.services.bm25 import BM25Index
 from app.services.bridge import VocabularyBridge
 from vectorstore import Embedder
 from vectorstore.tokens import surface_words
@@ -172,7 +173,12 @@ def test_bridge_carries_english_words_to_the_corpus_vocabulary(embedder: Embedde
     foreign = bridge.foreign_words("How much did Musk offer?")
     assert foreign == ["offer"]
     expanded = bridge.expand("How much did Musk offer?", foreign, embedder.embed_query(foreign))
-    assert expanded == "How much did Musk offer? offre"
+    assert expanded == "How much did Musk offre?"
+    # replaced wherever it stands, whatever its case; BM25 then sees the whole query
+    assert bridge.expand("Did Musk OFFER it?", foreign, embedder.embed_query(foreign)) == (
+        "Did Musk offre it?"
+    )
+    assert BM25Index(["Elon Musk a fait une offre de 97 milliards."]).known_share(expanded) == 1.0
 
 
 @pytest.mark.parametrize(

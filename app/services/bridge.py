@@ -9,6 +9,7 @@ is dictionary induction from a cross-lingual embedding, with the corpus as the d
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -94,11 +95,24 @@ class VocabularyBridge:
         return foreign
 
     def expand(self, query: str, words: list[str], vectors: np.ndarray) -> str:
-        """The query followed by the nearest corpus word of each foreign word close enough."""
+        """The query with each foreign word close enough to a corpus word replaced by it
+        ("How much did Musk offer?" -> "How much did Musk offre?"); a foreign word with none
+        stays. `words` are the query's foreign words (`foreign_words`), `vectors` theirs.
+
+        Replaced, not followed: BM25 scores the same either way (a foreign word matches
+        nothing), but the share of the query the corpus knows (`BM25Index.known_share`, which
+        weighs the lexical ranking in the fusion) then counts a carried word as seen. Measured
+        on the two question sets (README, "How it answers"): the chunk stating the fact ranked
+        in the top 5 for 0.898 -> 0.918 of the English questions, 0.979 -> 1.000 of the French
+        ones, with the article first as often."""
         if not words or not len(self._matrix):
             return query
-        found = [self._nearest_word(w, v) for w, v in zip(words, vectors, strict=True)]
-        return " ".join([query, *(w for w in found if w)])
+        found = {w: self._nearest_word(w, v) for w, v in zip(words, vectors, strict=True)}
+        carried = {w: near for w, near in found.items() if near}
+        if not carried:
+            return query
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, carried)) + r")\b", re.IGNORECASE)
+        return pattern.sub(lambda m: carried.get(m.group().lower(), m.group()), query)
 
     def _nearest_word(self, word: str, vector: np.ndarray) -> str:
         """The corpus word nearest to a foreign word ("" if none is close enough), remembered:
