@@ -535,15 +535,18 @@ def test_a_reply_cut_short_is_not_remembered() -> None:
 
 class ScriptedTranslator:
     """A translator that writes `written` whatever it is asked (kept in `asked`), and whose
-    own check says Yes: what is tested is the service's verification of the translation."""
+    judgements (counted in `judged`) say Yes: what is tested is the service's verification of
+    the translation."""
 
     name = "translator"
 
     def __init__(self, written: str) -> None:
         self.written = written
         self.asked: list[str] = []
+        self.judged = 0
 
     def choose(self, messages: object, fixed: int, options: list[str]) -> list[float]:
+        self.judged += 1
         return [1.0] + [0.0] * (len(options) - 1)
 
     def stream(
@@ -594,6 +597,9 @@ def test_an_english_fallback_is_translated_only_when_the_translation_holds(
     result = generator.translated(fallback, MUSK_EN)
     # the French sentence itself
     assert translator.asked == [" ".join(evidence[0].sentence.text.split())]
+    # checked by its numbers, names and meaning, not by the model (its odds never decided:
+    # generative.translations)
+    assert translator.judged == 0
     if not kept:
         assert result is None  # the French quote stands
         return
