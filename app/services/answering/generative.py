@@ -23,7 +23,8 @@
    quoted after it (`PART_ANSWERED`).
 5. Final text (`final_text`; the model's own words lost facts): a French question gets the
    sentences the model cited quoted; an English one gets them translated by the model
-   (`prompts/translate_en.toml`), each translation verified against its sentence, a short
+   (`prompts/translate_en.toml`), each translation verified against its sentence (its
+   numbers, names and meaning; the model's own check never refused one), a short
    quotation followed by its own words (`with_original_quotations`), or the model's
    verified English sentences if one fails.
 6. Fall back: when the model fails, is busy past `LLM_QUEUE_SECONDS`, or nothing it wrote
