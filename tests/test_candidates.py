@@ -12,11 +12,12 @@ from app.services.answering.candidates import (
     compound_evidence,
     question_parts,
     reading_order,
+    within_budget,
 )
 from app.services.answering.extractive import COVERAGE_WEIGHT, ExtractiveGenerator, Scored
 from app.services.retriever import HybridRetriever
 from config import Settings
-from vectorstore import ChromaStore, Embedder
+from vectorstore import ChromaStore, Embedder, Sentence
 
 
 @pytest.mark.parametrize(
@@ -158,3 +159,50 @@ def test_candidates_come_from_articles_that_mention_whom_and_what_the_question_a
     assert naming and len(naming) < len({s.sentence.doc_id for s in scored})
     shown = extractive.answering_sentences(question, retrieval)
     assert all(s.sentence.doc_id in naming for s in shown), [s.sentence.text for s in shown]
+
+
+def _scored(doc_id: str, start: int, text: str) -> Scored:
+    sentence = Sentence(f"{doc_id}:{start}", doc_id, f"{doc_id}-c0", text, start, start + len(text))
+    return Scored(sentence, chunk_rank=0, score=0.5, coverage=0.5, typed=True)
+
+
+def test_the_writer_is_shown_the_candidates_within_its_budget() -> None:
+    """The first candidate and each part's best are shown whatever their length; the others
+    while texts and titles stay within the budget, a shorter one after a skipped one too."""
+    titles = {"a": "Titre A", "b": "Titre B"}  # 7 characters each
+    first = _scored("a", 0, "x" * 60)
+    long = _scored("a", 100, "y" * 60)
+    part_best = _scored("b", 0, "z" * 80)
+    short = _scored("b", 200, "w" * 20)
+    candidates = [first, long, part_best, short]
+    assert within_budget(candidates, titles, budget=1000) == candidates
+    # 67 + 67 > 100: the long one is skipped; the short one (27) fits after the first
+    assert within_budget(candidates, titles, budget=100) == [first, short]
+    parts = [("part one", [first]), ("part two", [_scored("b", 0, "z" * 80)])]
+    assert within_budget(candidates, titles, parts, budget=100) == [first, part_best]
+    assert within_budget([], titles, parts) == []
+
+
+def test_the_budget_keeps_each_part_of_a_compound_question_and_cuts_its_prompt(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """q080's four candidates came to 433 tokens of the writer's prompt: within the budget,
+    the contract's and Stargate's sentences are still shown, and fewer characters in all."""
+    question = (
+        "Quel est le montant du contrat signé avec le Pentagone pour des outils d'IA destinés "
+        "à l'armée, et combien Oracle, SoftBank et OpenAI s'engagent-ils à investir pour "
+        "lancer Stargate ?"
+    )
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    extractive = ExtractiveGenerator(sample_settings)
+    evidence, shown, parts = compound_evidence(
+        question, lambda text: extractive.answering_sentences(text, retrieval)
+    )
+    candidates = choose_candidates(evidence, shown)
+    titles = {hit.chunk.doc_id: hit.chunk.doc.title for hit in retrieval.hits}
+    kept = within_budget(candidates, titles, parts)
+    texts = " ".join(c.sentence.text for c in kept)
+    assert "200 millions" in texts and "100 milliards" in texts, texts
+    assert len(kept) < len(candidates) == 4
+    assert kept == [c for c in candidates if c in kept]  # in their order

@@ -49,7 +49,11 @@ import time
 from collections.abc import Iterator, Sequence
 
 from app.services.answering.antecedents import overlaps
-from app.services.answering.candidates import choose_candidates, compound_evidence
+from app.services.answering.candidates import (
+    choose_candidates,
+    compound_evidence,
+    within_budget,
+)
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored
@@ -245,16 +249,18 @@ class GenerativeGenerator:
         parts: Sequence[tuple[str, list[Scored]]] = (),
     ) -> Iterator[str | Answer]:
         """Write over the candidates, streaming, then verify; the model is held throughout.
+        The writer is shown those within its budget (`within_budget`); a rescue judges them all.
 
         A verified answer that does not hold the kind of thing asked for (no figure for "how
         much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
         small model writes true sentences beside the question as readily as answers."""
         clock = _Stages(self.chat)
         titles = {hit.chunk.doc_id: hit.chunk.doc.title for hit in retrieval.hits}
+        written_over = within_budget(candidates, titles, parts)
         messages, fixed = writer_messages(
             question,
             language,
-            [(titles.get(c.sentence.doc_id, ""), c.sentence.text) for c in candidates],
+            [(titles.get(c.sentence.doc_id, ""), c.sentence.text) for c in written_over],
         )
         pieces: list[str] = []
         written = self.chat.stream(messages, fixed)
@@ -275,7 +281,8 @@ class GenerativeGenerator:
             return
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
         shown = Evidence(
-            [c.sentence for c in candidates], [chunks[c.sentence.chunk_id] for c in candidates]
+            [c.sentence for c in written_over],
+            [chunks[c.sentence.chunk_id] for c in written_over],
         )
         checked = verify(text, shown, self.embedder.embed, self._check, question)
         clock.mark("verify")
