@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from app.factory import create_app
 from app.services.answering.chat import ModelUnavailable
+from app.services.answering.generative import judged_in_order
 from app.services.answering.support import judge, split_claims
 from config import Settings
 from eval.__main__ import main as eval_main
@@ -784,3 +785,18 @@ def test_a_part_left_unanswered_stays_so_when_no_candidate_is_judged_to_answer_i
     answer = _answer_with(client, model, CONTRACT_AND_STARGATE)
     assert not answer.abstained and answer.notice == "" and len(answer.citations) == 1
     assert any("100 milliards" in judged for judged in model.judged)  # judged, not quoted
+
+
+def test_a_cited_span_is_judged_whole_then_by_its_sentences_the_last_first() -> None:
+    span = (
+        "D'autres grandes personnalités pourraient être lésées. Sa rivalité avec Bill Gates "
+        "s'est intensifiée, et avec Jeff Bezos, dont la société Blue Origin concurrence SpaceX."
+    )
+    alone = "Le stade a coûté 48 millions d'euros."
+    assert list(judged_in_order([span, alone])) == [
+        span,
+        "Sa rivalité avec Bill Gates s'est intensifiée, et avec Jeff Bezos, dont la société "
+        "Blue Origin concurrence SpaceX.",
+        "D'autres grandes personnalités pourraient être lésées.",
+        alone,
+    ]

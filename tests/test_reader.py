@@ -273,6 +273,17 @@ def test_a_sentence_cited_beside_the_answer_gives_way_to_the_one_judged_to_answe
     assert not body["abstained"] and "persona non grata" in body["answer"], body
 
 
+def test_an_answer_in_the_last_sentence_of_a_cited_span_is_not_declined(
+    reader: TestClient,
+) -> None:
+    """h03 of eval/heldout.jsonl: the writer answers "Blue Origin" over a span of three
+    sentences, the last naming Bezos's company; judged whole, the span was off the question
+    (0.23) and the answer was declined. Its last sentence, judged alone, answers."""
+    body = ask(reader, "Comment s'appelle la société aérospatiale de Jeff Bezos ?")
+    assert not body["abstained"] and "Blue Origin" in body["answer"], body
+    assert "Blue Origin" in cited(body)
+
+
 def test_the_streamed_answer_arrives_in_pieces_then_verified(reader: TestClient) -> None:
     # A question asked nowhere else: one answered before is given again without the model.
     question = "How much money did Elon Musk offer to take over OpenAI?"

@@ -73,6 +73,7 @@ from app.services.followup import Turn, self_contained
 from app.services.language import Language, detect_language
 from app.services.remembered import Remembered
 from app.services.retriever import Retrieval
+from ingest.chunking import sentence_spans
 from prompts import load_examples, load_prompt
 from vectorstore import Chunk, Embedder
 from vectorstore.tokens import fold, tokenize
@@ -289,7 +290,7 @@ class GenerativeGenerator:
         if checked.citations and check.profile.answered_by_type(checked.text):
             cited = [c.sentence.text for c in checked.citations]
             best = 0.0
-            for sentence in cited:  # in order, until one is judged to answer
+            for sentence in judged_in_order(cited):  # until one is judged to answer
                 best = max(best, self.answerability(question, [sentence])[0])
                 if best >= OFF_QUESTION:
                     break
@@ -602,6 +603,25 @@ def _numbered(prompt: dict[str, str], sentences: Sequence[tuple[str, str]], ques
         for n, (title, text) in enumerate(sentences, start=1)
     )
     return prompt["user"].format(sentences=lines, question=question)
+
+
+def judged_in_order(cited: Sequence[str]) -> Iterator[str]:
+    """The texts an answer cites, in order, each followed, when it is a span of several
+    sentences (`antecedents.py`), by its sentences alone, the last first: the caller judges
+    them until one answers.
+
+    Why: a span is the sentence that refers back with the one or two it refers to, and judged
+    whole the answer can drown in them. Asked "Comment s'appelle la société aérospatiale de
+    Jeff Bezos ?" (h03 of `eval/heldout.jsonl`), the writer answered "Blue Origin [2]" over
+    the span "Bien qu'Altman soit ... lésées. Sa rivalité avec Bill Gates ... ou avec Jeff
+    Bezos, dont la société aérospatiale Blue Origin tente ... de concurrencer SpaceX.", which
+    the model judged 0.23, under OFF_QUESTION, and the answer was declined (README,
+    "Evaluation", change 19)."""
+    for text in cited:
+        yield text
+        pieces = [text[start:end] for start, end in sentence_spans(text)]
+        if len(pieces) > 1:
+            yield from reversed(pieces)
 
 
 def declines(text: str) -> bool:
