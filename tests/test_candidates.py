@@ -15,9 +15,24 @@ from app.services.answering.candidates import (
     within_budget,
 )
 from app.services.answering.extractive import COVERAGE_WEIGHT, ExtractiveGenerator, Scored
-from app.services.retriever import HybridRetriever
+from app.services.retriever import HybridRetriever, Retrieval
 from config import Settings
 from vectorstore import ChromaStore, Embedder, Sentence
+
+# q080 of eval/questions.jsonl: a compound question whose parts' figures are in two articles
+PENTAGON_AND_STARGATE = (
+    "Quel est le montant du contrat signé avec le Pentagone pour des outils d'IA destinés "
+    "à l'armée, et combien Oracle, SoftBank et OpenAI s'engagent-ils à investir pour "
+    "lancer Stargate ?"
+)
+
+
+def _retrieved(
+    question: str, settings: Settings, embedder: Embedder
+) -> tuple[Retrieval, ExtractiveGenerator]:
+    store = ChromaStore.from_settings(settings, embedder.fingerprint)
+    retrieval = HybridRetriever(store, embedder, settings).retrieve(question, 5)
+    return retrieval, ExtractiveGenerator(settings)
 
 
 @pytest.mark.parametrize(
@@ -59,14 +74,8 @@ def test_each_part_of_a_compound_question_has_its_own_candidates(
     """Checked as one question, the Pentagon contract and Stargate's investment (q080 of
     eval/questions.jsonl) gave no candidate holding either figure; each part checked alone
     finds its own."""
-    question = (
-        "Quel est le montant du contrat signé avec le Pentagone pour des outils d'IA destinés "
-        "à l'armée, et combien Oracle, SoftBank et OpenAI s'engagent-ils à investir pour "
-        "lancer Stargate ?"
-    )
-    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
-    extractive = ExtractiveGenerator(sample_settings)
+    question = PENTAGON_AND_STARGATE
+    retrieval, extractive = _retrieved(question, sample_settings, embedder)
 
     def answering(text: str) -> list[Scored]:
         return extractive.answering_sentences(text, retrieval)
@@ -188,14 +197,8 @@ def test_the_budget_keeps_each_part_of_a_compound_question_and_cuts_its_prompt(
 ) -> None:
     """q080's four candidates came to 433 tokens of the writer's prompt: within the budget,
     the contract's and Stargate's sentences are still shown, and fewer characters in all."""
-    question = (
-        "Quel est le montant du contrat signé avec le Pentagone pour des outils d'IA destinés "
-        "à l'armée, et combien Oracle, SoftBank et OpenAI s'engagent-ils à investir pour "
-        "lancer Stargate ?"
-    )
-    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
-    extractive = ExtractiveGenerator(sample_settings)
+    question = PENTAGON_AND_STARGATE
+    retrieval, extractive = _retrieved(question, sample_settings, embedder)
     evidence, shown, parts = compound_evidence(
         question, lambda text: extractive.answering_sentences(text, retrieval)
     )

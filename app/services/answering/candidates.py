@@ -129,18 +129,15 @@ def within_budget(
     sets, 950 characters keep every candidate that states an asked fact (a fact's pattern
     found in its text) and bring the 95th percentile of the prompt's sentences from 395 to
     about 300 tokens (README, "Evaluation", change 18); 900 drop q042's."""
-    needed = {id(candidates[0])} if candidates else set()
-    for _, own in parts:
-        best = next((c for c in candidates if own and overlaps(c.sentence, own[0].sentence)), None)
-        if best is not None:
-            needed.add(id(best))
+    parts_best = [own[0].sentence for _, own in parts if own]
     shown: list[Scored] = []
     used = 0
-    for candidate in candidates:
+    for n, candidate in enumerate(candidates):
         size = len(" ".join(candidate.sentence.text.split())) + len(
             " ".join(titles.get(candidate.sentence.doc_id, "").split())
         )
-        if id(candidate) in needed or used + size <= budget:
+        needed = n == 0 or any(overlaps(candidate.sentence, best) for best in parts_best)
+        if needed or used + size <= budget:
             shown.append(candidate)
             used += size
     return shown
