@@ -20,6 +20,8 @@ from eval.dataset import DEFAULT_QUESTIONS, load_questions
 from ingest.pipeline import ingest_paths
 from tests.conftest import ARTICLES, make_settings
 from vectorstore import ChromaStore, Embedder
+from vectorstore.errors import StoreUnavailable
+from vectorstore.records import version_of
 from vectorstore.store import HNSW, open_client
 
 MUSK = "Combien Elon Musk a-t-il proposé pour prendre le contrôle d'OpenAI ?"
@@ -69,6 +71,45 @@ def test_the_dense_ranking_reaches_further_only_over_an_index_built_the_old_way(
     assert built_before.hnsw()["ef_construction"] == 200
     served = StoreRetriever(built_before, embedder, old)
     assert served.dense_reach == DENSE_REACH_OLD_INDEX == 3
+
+
+def test_each_candidate_record_is_fetched_once_while_both_rankings_bring_them(
+    sample_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dense ranking's records are fetched as soon as Chroma's index gives them, beside
+    the lexical ranking; then those only the lexical ranking brought: no record, and no
+    document's live version, is asked for twice."""
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    served = StoreRetriever(store, embedder, sample_settings)
+    asked: dict[str, list[str]] = {"records": [], "live": []}
+    records, live_of = store.chunk_records, store.live_of
+    monkeypatch.setattr(
+        store, "chunk_records", lambda ids: asked["records"].extend(ids) or records(ids)
+    )
+    monkeypatch.setattr(store, "live_of", lambda docs: asked["live"].extend(docs) or live_of(docs))
+    bridge, texts = served._query(MUSK)
+    vector = served._query_vectors(texts)[0]
+    lexical_query = bridge.expand(MUSK, texts[1:], served._query_vectors(texts)[1:])
+    dense, lexical, fetched, live = served._candidates(vector, lexical_query, 20, None)
+    assert len(dense) == 20 and len(lexical) == 20 and set(dense) != set(lexical)
+    assert sorted(asked["records"]) == sorted(set(dense) | set(lexical)) == sorted(fetched)
+    documents = {version_of(c)[0] for c in fetched}
+    assert sorted(asked["live"]) == sorted(documents) == sorted(live)
+    assert served.retrieve(MUSK, 5).hits[0].chunk.doc_id == "001_d494c912059ead2f"
+
+
+def test_a_failing_dense_ranking_fails_the_question_instead_of_holding_it(
+    sample_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    served = StoreRetriever(store, embedder, sample_settings)
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("the vector store cannot be reached")
+
+    monkeypatch.setattr(store, "nearest_ids", unreachable)
+    with pytest.raises(StoreUnavailable):
+        served.retrieve(MUSK, 5)
 
 
 @pytest.fixture(scope="module")
