@@ -18,10 +18,14 @@ from vectorstore import Chunk, DocumentMeta, Sentence
 from vectorstore.records import chunk_id
 
 # A sentence ends at . ! ? … (with closing quotes) before a space and a capital, digit or quote,
-# or at a line break. Initials and common abbreviations do not end one.
+# or at a line break. Initials and common abbreviations do not end one. It also ends between
+# a word and a capitalised word with no space between them: two paragraphs glued by a scrape
+# ("… les avancées technologiques.Selon certaines sources …"); a dotted name ("Node.js",
+# "ASP.NET", "e.Leclerc") has a capital or too few lowercase letters on one side.
 _SENTENCE_END = re.compile(
     r"(?<!\b[A-Z])(?<!\bM)(?<!\bMM)(?<!\bMme)(?<!\bDr)(?<!\bSt)(?<!\betc)(?<!\bvs)"
     r"[.!?…]+[»\"”’)]*(?=\s+[«\"“(]?[A-ZÀ-ÖØ-Þ0-9«\"“-])"
+    r"|(?<=[a-zß-öø-ÿ]{3})[.!?…]+(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2})"
 )
 _MIN_SENTENCE_CHARS = 3
 # A longer run of text without sentence punctuation (keywords scraped onto one line, a table

@@ -21,6 +21,18 @@ def test_sentences_split_on_end_marks_not_on_initials_or_abbreviations() -> None
     ]
 
 
+def test_two_sentences_glued_by_a_scrape_are_split_and_dotted_names_are_not() -> None:
+    text = (
+        "Les deux rivaux ralentissent les avancées technologiques.Selon certaines sources, "
+        "G42 investirait. Le site tourne sous Node.js et ASP.NET chez e.Leclerc depuis 2.Alors"
+    )
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Les deux rivaux ralentissent les avancées technologiques.",
+        "Selon certaines sources, G42 investirait.",
+        "Le site tourne sous Node.js et ASP.NET chez e.Leclerc depuis 2.Alors",
+    ]
+
+
 def test_chunks_and_sentences_carry_exact_offsets_into_the_clean_text() -> None:
     for path in sorted(ARTICLES.glob("*.txt")):
         doc = clean(path.read_text(encoding="utf-8"))
