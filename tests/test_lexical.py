@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from vectorstore.lexical import COMMON_FLOOR, IndexedVersion, LexicalIndex
+from vectorstore.lexical import _KNOWN_SECONDS, COMMON_FLOOR, IndexedVersion, LexicalIndex
 from vectorstore.records import Chunk, DocumentMeta, chunk_id
 
 
@@ -53,3 +53,19 @@ def test_versions_are_removed_whole_and_a_recent_one_can_be_spared(tmp_path: Pat
     index.remove(["note"])
     assert index.versions() == {"autre": {"a"}} and index.top("poires", 5) == []
     assert index.counts() == (1, 1)
+
+
+def test_a_known_terms_count_is_kept_and_a_new_term_is_read_at_once(tmp_path: Path) -> None:
+    """Counting a term's chunks walks its postings: a known term's count is kept for a while
+    (`_KNOWN_SECONDS`), and a term no chunk held is read each time, so that another writer's
+    new words (an upload to another worker of the host) rank at once."""
+    index = LexicalIndex(tmp_path / "index.sqlite")
+    writer = LexicalIndex(tmp_path / "index.sqlite")  # another process's connection, say
+    writer.add([version("a", "h1", ["cidre normand"])])
+    assert index.frequencies(["cidre", "verger"]) == {"cidre": 1}
+    writer.add([version("b", "h2", ["cidre et verger breton"])])
+    assert index.frequencies(["cidre", "verger"]) == {"cidre": 1, "verger": 1}  # kept, read
+    assert [c for c, _ in index.top("verger", 5)] == ["b:h2:0"]
+    assert LexicalIndex(tmp_path / "index.sqlite").frequencies(["cidre"]) == {"cidre": 2}
+    index._known["cidre"] = (1, time.monotonic() - _KNOWN_SECONDS - 1)  # as if read long ago
+    assert index.frequencies(["cidre"]) == {"cidre": 2}

@@ -26,7 +26,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,6 +87,14 @@ COMMON_FLOOR = 1_000
 # thousands of chunks each, ranking took 173 ms at p50 before this bound.
 POSTINGS_BUDGET = 10_000
 _COUNT_SECONDS = 60.0
+# How many chunks hold a term is read by walking the term's postings (fts5vocab), which for a
+# common term costs the most: at 224,000 synthetic chunks, 4.2 ms at p50 (14 ms at p95) for a
+# question's terms, asked by the ranking, the weight of the lexical ranking and the vocabulary
+# bridge. The counts of known terms are kept this long (seconds), for this many terms; a count
+# a little old only weighs its term a little differently, and a term not yet known is always
+# read again, so that an upload's new words rank at once.
+_KNOWN_SECONDS = 60.0
+_KNOWN_TERMS = 50_000
 _EMBED_BATCH = 512
 
 
@@ -116,6 +124,8 @@ class LexicalIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
+        self._known: OrderedDict[str, tuple[int, float]] = OrderedDict()  # term: count, read at
+        self._known_lock = threading.Lock()
         self._db().executescript(_SCHEMA)  # in a transaction of its own
 
     def _db(self) -> sqlite3.Connection:
@@ -304,15 +314,32 @@ class LexicalIndex:
         return set(self.frequencies(terms))
 
     def frequencies(self, terms: Iterable[str]) -> dict[str, int]:
-        """How many indexed chunks contain each of the terms (those that some chunk does)."""
-        wanted = sorted(set(terms))
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
+        """How many indexed chunks contain each of the terms (those that some chunk does). A
+        known term's count may be up to `_KNOWN_SECONDS` old; an unknown term is always read."""
+        wanted = set(terms)
+        found: dict[str, int] = {}
+        now = time.monotonic()
+        with self._known_lock:
+            for term in wanted:
+                kept = self._known.get(term)
+                if kept is not None and now - kept[1] <= _KNOWN_SECONDS:
+                    found[term] = kept[0]
+                    self._known.move_to_end(term)
+        unread = sorted(wanted - found.keys())
+        if not unread:
+            return found
+        marks = ",".join("?" * len(unread))
         rows = self._db().execute(
-            f"SELECT term, doc FROM known_terms WHERE term IN ({marks})", wanted
+            f"SELECT term, doc FROM known_terms WHERE term IN ({marks})", unread
         )
-        return {str(term): int(count) for term, count in rows}
+        read = {str(term): int(count) for term, count in rows}
+        with self._known_lock:
+            for term, count in read.items():
+                self._known[term] = (count, now)
+                self._known.move_to_end(term)
+            while len(self._known) > _KNOWN_TERMS:
+                self._known.popitem(last=False)
+        return found | read
 
     def _chunk_count(self) -> int:
         """How many chunks are indexed, counted again at most every `_COUNT_SECONDS`."""
