@@ -8,7 +8,6 @@ import pytest
 from app.services.answering.candidates import (
     CANDIDATES,
     READER_COVERAGE_WEIGHT,
-    by_article,
     choose_candidates,
     compound_evidence,
     question_parts,
@@ -191,15 +190,6 @@ def test_the_writer_is_shown_the_candidates_within_its_budget() -> None:
     parts = [("part one", [first]), ("part two", [_scored("b", 0, "z" * 80)])]
     assert within_budget(candidates, titles, parts, budget=100) == [first, part_best]
     assert within_budget([], titles, parts) == []
-
-
-def test_the_candidates_are_grouped_by_article_the_best_still_first() -> None:
-    a1, b1, a2, c1, b2 = (
-        _scored(doc, start, "x")
-        for doc, start in [("a", 0), ("b", 0), ("a", 50), ("c", 0), ("b", 50)]
-    )
-    assert by_article([a1, b1, a2, c1, b2]) == [a1, a2, b1, b2, c1]
-    assert by_article([b2, a1]) == [b2, a1] and by_article([]) == []
 
 
 def test_the_budget_keeps_each_part_of_a_compound_question_and_cuts_its_prompt(

@@ -111,22 +111,15 @@ def test_the_writer_sees_numbered_sentences_after_its_worked_examples() -> None:
     messages, fixed = writer_messages(
         "Qu'est-ce que Stargate ?",
         "fr",
-        [
-            ("Stargate", "Stargate est un projet."),
-            ("Stargate", "Il  coûte\n500 milliards."),
-            ("Le  projet Stargate", "Il durera quatre ans."),
-        ],
+        [("Stargate", "Stargate est un projet."), ("Stargate", "Il  coûte\n500 milliards.")],
     )
     shots = len(load_examples("answer", "fr"))
     assert shots >= 2  # an answered example and a declined one, at least
     assert [m["role"] for m in messages] == ["system", *["user", "assistant"] * shots, "user"]
     assert fixed == 1 + 2 * shots and messages[2]["content"].endswith("[1].")
     assert messages[-1]["content"] == (
-        "Article « Stargate » :\n"
-        "[1] Stargate est un projet.\n"
-        "[2] Il coûte 500 milliards.\n"
-        "Article « Le projet Stargate » :\n"
-        "[3] Il durera quatre ans.\n\n"
+        "[1] (article « Stargate ») Stargate est un projet.\n"
+        "[2] (article « Stargate ») Il coûte 500 milliards.\n\n"
         "Question : Qu'est-ce que Stargate ?"
     )
 

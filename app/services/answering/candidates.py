@@ -141,15 +141,3 @@ def within_budget(
             shown.append(candidate)
             used += size
     return shown
-
-
-def by_article(candidates: Sequence[Scored]) -> list[Scored]:
-    """The candidates grouped by article: the articles in the order of their first candidate,
-    each article's candidates in their order. The writer's prompt then shows each article's
-    title once, above its sentences (`generative.writer_messages`), and the best candidate
-    stays [1]. Why: the titles repeated before each sentence were a tenth of the prompt's
-    tokens, and the first streamed text waits for the whole prompt."""
-    first: dict[str, int] = {}
-    for candidate in candidates:
-        first.setdefault(candidate.sentence.doc_id, len(first))
-    return sorted(candidates, key=lambda c: first[c.sentence.doc_id])

@@ -50,7 +50,6 @@ from collections.abc import Iterator, Sequence
 
 from app.services.answering.antecedents import overlaps
 from app.services.answering.candidates import (
-    by_article,
     choose_candidates,
     compound_evidence,
     within_budget,
@@ -258,7 +257,7 @@ class GenerativeGenerator:
         small model writes true sentences beside the question as readily as answers."""
         clock = _Stages(self.chat)
         titles = {hit.chunk.doc_id: hit.chunk.doc.title for hit in retrieval.hits}
-        written_over = by_article(within_budget(candidates, titles, parts))
+        written_over = within_budget(candidates, titles, parts)
         messages, fixed = writer_messages(
             question,
             language,
@@ -588,8 +587,7 @@ def writer_messages(
     """The writer's rules and worked examples, then the numbered sentences, each as (its
     article's title, its text), and the question; with how many leading messages are the same
     on every call. The title says what a sentence is about when the sentence does not ("The
-    contract comes to 14 million euros" in an article on Rennes' bicycles); it is shown once
-    before a run of its article's sentences."""
+    contract comes to 14 million euros" in an article on Rennes' bicycles)."""
     prompt = load_prompt("answer", language)
     title = prompt["example_title"]
     examples = [
@@ -600,17 +598,11 @@ def writer_messages(
 
 
 def _numbered(prompt: dict[str, str], sentences: Sequence[tuple[str, str]], question: str) -> str:
-    """The sentences numbered from 1, each run of one article's sentences under its title
-    (`by_article` makes each article one run, so a title is shown once), then the question."""
-    lines = []
-    shown = None
-    for n, (title, text) in enumerate(sentences, start=1):
-        title = " ".join(title.split())
-        if title != shown:
-            lines.append(prompt["article"].format(title=title))
-            shown = title
-        lines.append(prompt["sentence"].format(n=n, text=" ".join(text.split())))
-    return prompt["user"].format(sentences="\n".join(lines), question=question)
+    lines = "\n".join(
+        prompt["sentence"].format(n=n, title=" ".join(title.split()), text=" ".join(text.split()))
+        for n, (title, text) in enumerate(sentences, start=1)
+    )
+    return prompt["user"].format(sentences=lines, question=question)
 
 
 def judged_in_order(cited: Sequence[str]) -> Iterator[str]:
