@@ -63,9 +63,11 @@ def test_a_known_terms_count_is_kept_and_a_new_term_is_read_at_once(tmp_path: Pa
     writer = LexicalIndex(tmp_path / "index.sqlite")  # another process's connection, say
     writer.add([version("a", "h1", ["cidre normand"])])
     assert index.frequencies(["cidre", "verger"]) == {"cidre": 1}
+    assert writer.frequencies(["cidre"]) == {"cidre": 1}
     writer.add([version("b", "h2", ["cidre et verger breton"])])
     assert index.frequencies(["cidre", "verger"]) == {"cidre": 1, "verger": 1}  # kept, read
     assert [c for c, _ in index.top("verger", 5)] == ["b:h2:0"]
     assert LexicalIndex(tmp_path / "index.sqlite").frequencies(["cidre"]) == {"cidre": 2}
+    assert writer.frequencies(["cidre"]) == {"cidre": 2}  # after its own write, read again
     index._known["cidre"] = (1, time.monotonic() - _KNOWN_SECONDS - 1)  # as if read long ago
     assert index.frequencies(["cidre"]) == {"cidre": 2}

@@ -149,6 +149,8 @@ class LexicalIndex:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        with self._known_lock:  # what this process wrote, it counts afresh
+            self._known.clear()
 
     # -- writing -------------------------------------------------------------------------------
 
