@@ -194,6 +194,26 @@ def test_in_process_llama_cpp_backend(sample_settings: Settings, embedder: Embed
     assert_every_sentence_supported(body, embedder)
 
 
+@pytest.mark.parametrize("mmap", [False, True])
+def test_the_model_file_is_mapped_only_when_asked(sample_settings: Settings, mmap: bool) -> None:
+    """LLM_MMAP: read into the worker by default (its RSS holds only what the model uses), the
+    file mapped (shared with the host's other workers) when asked."""
+    from app.services.answering.chat import make_chat
+
+    path = smollm_path()
+    chat = make_chat(
+        sample_settings.model_copy(
+            update={"llm_backend": "llama-cpp", "llm_model_path": path, "llm_mmap": mmap}
+        )
+    )
+    assert chat is not None
+    try:
+        mapped = str(path.resolve()) in Path("/proc/self/maps").read_text()
+        assert mapped is mmap
+    finally:
+        chat.close()
+
+
 def test_a_prompt_longer_than_the_local_model_context_falls_back(sample_settings: Settings) -> None:
     settings = sample_settings.model_copy(
         update={"llm_backend": "llama-cpp", "llm_model_path": smollm_path(), "llm_context": 512}

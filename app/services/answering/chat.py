@@ -172,6 +172,7 @@ def make_chat(settings: Settings) -> ChatModel | None:
                 context=settings.llm_context,
                 threads=settings.llm_threads,
                 gpu_layers=settings.llm_gpu_layers,
+                mmap=settings.llm_mmap,
                 max_tokens=settings.llm_max_tokens,
                 temperature=settings.llm_temperature,
             )

@@ -29,7 +29,8 @@ class LocalModel:
     """One GGUF chat model, loaded once; not thread-safe (the caller's queue serialises calls).
 
     `path` is the .gguf file; `context` the window in tokens; `threads` CPU threads (None: all
-    cores); `gpu_layers` layers offloaded to a GPU (0 on a CPU-only machine, -1 all).
+    cores); `gpu_layers` layers offloaded to a GPU (0 on a CPU-only machine, -1 all); `mmap`
+    maps the file instead of reading it (`LLM_MMAP` in `config/settings.py`: what it costs).
     Raises ModelUnavailable when llama-cpp-python is missing or the file cannot be loaded.
     """
 
@@ -41,6 +42,7 @@ class LocalModel:
         context: int,
         threads: int | None,
         gpu_layers: int,
+        mmap: bool = False,
         max_tokens: int,
         temperature: float,
     ) -> None:
@@ -62,6 +64,7 @@ class LocalModel:
                 n_ctx=context,
                 n_threads=threads or os.cpu_count() or 2,
                 n_gpu_layers=gpu_layers,
+                use_mmap=mmap,
                 verbose=False,
             )
         except ValueError as exc:
