@@ -92,12 +92,12 @@ class Settings(BaseSettings):
     # The in-process model: CPU threads (default: every core) and layers offloaded to a GPU.
     llm_threads: int | None = Field(None, ge=1, le=256)
     llm_gpu_layers: int = Field(0, ge=-1)
-    # Whether the model file is mapped (shared by the workers of a host) or read into the worker.
-    # llama.cpp repacks most of the bundled model's weights into a faster layout, a copy: mapped,
-    # the file's pages it read stay in the worker's RSS beside that copy (1.9 GB against 1.3 GB
-    # here). Read (the default), one worker holds only what it uses; several workers of one
-    # host save the 0.46 GB that is not repacked, each, by mapping it.
-    llm_mmap: bool = False
+    # Whether the model file is mapped (the default) or read into the worker. llama.cpp repacks
+    # most of the bundled model's weights into a faster layout, a copy: mapped, the file's pages
+    # it read stay in the worker's RSS beside that copy (1.9 GB against 1.3 GB for the model
+    # alone). Read, a worker's RSS is 0.6 GB less, but its answers came slower in the service
+    # (`python -m bench.reader`, 2026-12-06: `/ask` p50 8.9 and 10.6 s against 7.5 s mapped).
+    llm_mmap: bool = True
     # Where the bundled model's parts are joined once into one .gguf (outside the repository).
     llm_cache_dir: Path = Path.home() / ".cache" / "cited-news-qa"
     # A question waits for the model at most about this long (its expected wait: the requests

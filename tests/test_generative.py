@@ -195,9 +195,11 @@ def test_in_process_llama_cpp_backend(sample_settings: Settings, embedder: Embed
 
 
 @pytest.mark.parametrize("mmap", [False, True])
-def test_the_model_file_is_mapped_only_when_asked(sample_settings: Settings, mmap: bool) -> None:
-    """LLM_MMAP: read into the worker by default (its RSS holds only what the model uses), the
-    file mapped (shared with the host's other workers) when asked."""
+def test_the_model_file_is_read_into_the_worker_when_asked(
+    sample_settings: Settings, mmap: bool
+) -> None:
+    """LLM_MMAP: the model file mapped by default, read into the worker (its RSS then holding
+    only what the model uses) with false."""
     from app.services.answering.chat import make_chat
 
     path = smollm_path()

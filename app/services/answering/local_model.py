@@ -42,7 +42,7 @@ class LocalModel:
         context: int,
         threads: int | None,
         gpu_layers: int,
-        mmap: bool = False,
+        mmap: bool = True,
         max_tokens: int,
         temperature: float,
     ) -> None:
