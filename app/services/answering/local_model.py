@@ -42,7 +42,7 @@ class LocalModel:
         context: int,
         threads: int | None,
         gpu_layers: int,
-        mmap: bool = True,
+        mmap: bool,
         max_tokens: int,
         temperature: float,
     ) -> None:
