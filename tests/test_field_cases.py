@@ -9,6 +9,7 @@ from ../shared/field/CASES.md.
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import threading
@@ -241,5 +242,7 @@ def test_f16_a_fact_at_the_end_of_a_huge_line_is_answerable_and_the_upload_stall
             client.delete("/documents/f16_une_ligne_sans_ponctuation")
     assert not body["abstained"] and "coûte 3 euros" in body["answer"], body["answer"]
     assert all(c["doc_id"] == "f16_une_ligne_sans_ponctuation" for c in body["citations"])
-    assert all(len(c["text"]) <= 400 for c in body["citations"])
+    # The clause that answers is quoted and cited, not the 400 characters of codes before it.
+    assert re.search(r"« … [^«»]{0,20}le péage du pont de Kerlouan coûte 3 euros »", body["answer"])
+    assert [len(c["text"]) < 60 for c in body["citations"]] == [True], body["citations"]
     assert "9,6 millions" not in body["answer"]

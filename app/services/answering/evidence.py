@@ -338,9 +338,19 @@ class EvidenceCheck:
         a sentence that names Musk and Trump but says nothing of "dormi" or "club privé" does
         not answer where Musk slept.
         """
+        return self.weighted(self.word_matches(sentence))
+
+    def word_matches(self, text: str) -> np.ndarray:
+        """For each of the question's words, its best similarity in [0, 1] with a word of the
+        text (1.0 where it is there): a (len(profile.words),) array."""
+        return self._best_matches(self.profile.words, text)
+
+    def weighted(self, matches: np.ndarray) -> float:
+        """The coverage that per-word matches (`word_matches`, or their maximum over several
+        texts) give: their mean weighted as in `coverage`; 1.0 for a question without words."""
         if not self.profile.words:
             return 1.0
-        return float(self._best_matches(self.profile.words, sentence) @ self._weights)
+        return float(matches @ self._weights)
 
 
 @lru_cache(maxsize=32768)

@@ -19,6 +19,7 @@ from typing import Any
 
 from app.services.answering.antecedents import overlaps, with_antecedents
 from app.services.answering.evidence import EvidenceCheck, QuestionProfile, question_parts
+from app.services.answering.excerpts import excerpt
 from app.services.answering.generator import Answer, Citation
 from app.services.answering.injection import addresses_an_assistant
 from app.services.followup import Turn, self_contained
@@ -127,7 +128,9 @@ class ExtractiveGenerator:
 
     def score_sentences(self, check: EvidenceCheck, retrieval: Retrieval) -> list[Scored]:
         """Every distinct sentence of the retrieved chunks, best evidence first; one that
-        refers back is scored joined to the sentence before it (`antecedents.py`)."""
+        refers back is scored joined to the sentence before it (`antecedents.py`), a long
+        piece of text without sentence punctuation as the clauses of it that answer
+        (`excerpts.py`)."""
         ranks = {hit.chunk.id: rank for rank, hit in enumerate(retrieval.hits)}
         sentences, vectors = retrieval.corpus.sentences_of(list(ranks))
         if not sentences:
@@ -146,6 +149,7 @@ class ExtractiveGenerator:
             rank = ranks[sentence.chunk_id]
             if key in best and best[key].chunk_rank <= rank:
                 continue
+            sentence = excerpt(sentence, check)  # a run of clauses: those that answer
             coverage = check.coverage(sentence.text)
             typed = check.could_answer(sentence.text)
             score = float(cosine) + COVERAGE_WEIGHT * coverage
@@ -174,8 +178,12 @@ class ExtractiveGenerator:
     @staticmethod
     def quote(citation: Citation, language: Language) -> str:
         """One cited sentence quoted with its marker ("« ... » [2]"), an article's own "[n]"
-        written "(n)" so that it does not read as a citation."""
+        written "(n)" so that it does not read as a citation; one that starts in lower case,
+        a clause taken out of a longer piece (`excerpts.py`), after an ellipsis ("« … le
+        péage ... »")."""
         sentence = _no_markers(citation.sentence.text.strip())
+        if sentence[:1].islower():
+            sentence = f"… {sentence}"
         return load_prompt("extractive", language)["quote"].format(
             sentence=sentence, marker=citation.marker
         )
