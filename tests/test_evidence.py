@@ -223,3 +223,43 @@ def test_a_plan_s_figure_does_not_answer_for_what_was(sentence: str, in_frame: b
     assert planned.in_its_time_frame(sentence)  # a question about the plan: any sentence
     # Only a figure's time frame is checked: a name is told in the future as often as not.
     assert QuestionProfile.of("Who did Musk say he was?").in_its_time_frame("Ce sera Musk.")
+
+
+@pytest.mark.parametrize(
+    ("question", "answers", "does_not"),
+    [
+        # F19's kind in English: a duration does not price a toll.
+        (
+            "How much is the toll on the Kerlouan bridge?",
+            "Mots-clés : Lunel-3 et enfin le péage du pont de Kerlouan coûte 3 euros",
+            "Le pont de Kerlouan fermé six mois pour travaux.",
+        ),
+        (
+            "Combien coûte le billet de la navette ?",
+            "Le billet coûte 1,50 euro, et le trajet dure douze minutes.",
+            "Le trajet dure douze minutes.",
+        ),
+        ("Quel est le prix du gobelet ?", "Le vin chaud était vendu 4 € le gobelet.", "En 2024."),
+        ("À quel prix l'offre est-elle proposée ?", "Pour seulement un dollar.", "Pour un an."),
+        ("What does the shuttle cost?", "La navette est gratuite pour tous.", "En 20 minutes."),
+        (
+            "Quelle somme a-t-il donnée en mai 2020 ?",
+            "En mai 2020, il a donné 250 000 dollars.",
+            "En mai 2020, il a donné à 250 000 électeurs.",
+        ),
+        ("What was the contract's amount?", "A $200 million contract.", "A contract for 200 days."),
+    ],
+)
+def test_a_price_is_answered_by_an_amount_of_money(
+    question: str, answers: str, does_not: str
+) -> None:
+    profile = QuestionProfile.of(question)
+    assert profile.priced
+    assert profile.answered_by_type(answers)
+    assert not profile.answered_by_type(does_not)
+
+
+def test_a_figure_not_asked_as_a_price_may_be_any_figure() -> None:
+    profile = QuestionProfile.of("How many employees can use it?")
+    assert not profile.priced and profile.answered_by_type("Deux millions d'employés.")
+    assert not QuestionProfile.of("How much did Musk offer?").priced

@@ -92,8 +92,10 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:combien|quel montant|quelle somme|quel prix"
             r"|quel (?:est|etait|sera) le (?:montant|prix)"
-            r"|how much|how many|what amount|what sum|what price"
-            r"|what (?:is|was|will be) the (?:price|cost|amount))\b"
+            r"|how much|how many|what amount|what sum|what price|que co[uû]te"
+            r"|what (?:is|was|will be) (?:the|its|their|his|her) (?:[\w'’-]+ ){0,2}?"
+            r"(?:price|cost|amount|fee|fare|toll)"
+            r"|what (?:does|did|will|would) (?:[\w'’-]+ ){1,3}?cost)\b"
         ),
     ),
 ]
@@ -102,6 +104,21 @@ _NUMBER = re.compile(
     r"|\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze"
     r"|vingt|trente|quarante|cinquante|cent|cents|mille|millions?|milliards?|two|three|four"
     r"|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|millions?|billions?)\b"
+)
+# A question that asks what something costs or what was paid ("Combien coûte le péage ...",
+# "How much is the toll ...", "Quel montant ...") is answered by an amount of money, not by
+# any figure: "Le pont de Kerlouan fermé six mois pour travaux" does not price its toll (F19).
+# Matched in the folded question; "pays" is left out (French for "country").
+_PRICED = re.compile(
+    r"\b(?:cout\w*|prix|tarifs?|payer|paye\w*|paie\w*|montant|somme|budget|frais|peage"
+    r"|costs?|costing|price[sd]?|pricing|fees?|fares?|tolls?|pay|paid|amount|sum)\b"
+)
+# An amount of money: a figure (digits or number words) then, within two words ("millions",
+# "d'"), a currency; "un dollar"; a currency sign before digits; or "free" ("gratuit").
+_CURRENCY = r"(?:euros?|€|dollars?|\$|livres?|£|francs?|chf|centimes?|yuans?|yens?|usd|eur)"
+_MONEY = re.compile(
+    rf"(?:{_NUMBER.pattern})(?:\s+(?:de\s+|d['’]\s*)?[\w-]+){{0,2}}?\s*(?:de\s+|d['’]\s*|of\s+)?"
+    rf"{_CURRENCY}(?!\w)|\b(?:un|une|one|a) (?:dollar|euro)\b|[$€£]\s?\d|\bgratuit|\bfree\b"
 )
 # A figure the question is set in ("Musk's $97 billion offer"): its first group of digits, two at
 # least, since one is often spelled out in the article ("$1 million", "un million"); so "97" is
@@ -201,6 +218,7 @@ class QuestionProfile:
     thing: str | None = None
     figures: frozenset[str] = frozenset()
     retrospective: bool = False  # it asks about what was or happened, not what is planned
+    priced: bool = False  # it asks what something costs: an amount of money answers
 
     @classmethod
     def of(cls, question: str) -> QuestionProfile:
@@ -226,6 +244,7 @@ class QuestionProfile:
             _asked_thing(question),
             frozenset(_FIGURE.findall(question)),
             bool(_PAST.search(question.lower())) and not _PLANNED.search(folded),
+            wants == "quantity" and bool(_PRICED.search(asking)),
         )
 
     def states_the_years(self, text: str) -> bool:
@@ -257,6 +276,12 @@ class QuestionProfile:
                     any(len(w) >= _MIN_NAME_LENGTH for w in run)
                     and not any(_cognate_in(fold_word(w), asked) for w in run)
                     for run in (found.split() for found in _CAPITALISED.findall(text))
+                )
+            case "quantity" if self.priced:
+                return any(
+                    not set(_NUMBER.findall(m.group())) <= self.numbers
+                    or not _NUMBER.search(m.group())  # "gratuit", "free"
+                    for m in _MONEY.finditer(folded)
                 )
             case "quantity":
                 return bool(set(_NUMBER.findall(folded)) - self.numbers)
