@@ -248,6 +248,11 @@ def test_a_plan_s_figure_does_not_answer_for_what_was(sentence: str, in_frame: b
             "En mai 2020, il a donné à 250 000 électeurs.",
         ),
         ("What was the contract's amount?", "A $200 million contract.", "A contract for 200 days."),
+        (
+            "How much is the Rennes bike-share contract worth?",
+            "Le contrat signé avec l'opérateur s'élève à 14 millions d'euros sur six ans.",
+            "Rennes va porter sa flotte de vélos de 1 500 à 3 000 vélos d'ici 2026.",
+        ),
     ],
 )
 def test_a_price_is_answered_by_an_amount_of_money(

@@ -152,6 +152,14 @@ def test_scraped_formats_are_answered_from_their_article(
     assert len(texts) == len(set(texts))
 
 
+def test_a_price_asked_in_english_is_not_answered_with_another_figure(reader: TestClient) -> None:
+    """F19's kind in English: the contract's worth was answered with the size of the fleet
+    ("from 1,500 to 3,000 bicycles"); a price wants an amount of money."""
+    body = ask(reader, "How much is the Rennes bike-share contract worth?")
+    assert not re.search(r"1[ ,.]?500|3[ ,.]?000", body["answer"]), body["answer"]
+    assert body["abstained"] or "14 million" in body["answer"], body["answer"]
+
+
 def test_f09_the_cookie_banner_is_not_the_answer(reader: TestClient) -> None:
     body = ask(reader, "Le site utilise-t-il des cookies pour les publicités ?")
     assert body["abstained"] and body["citations"] == [], body["answer"]

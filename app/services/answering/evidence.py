@@ -105,13 +105,15 @@ _NUMBER = re.compile(
     r"|vingt|trente|quarante|cinquante|cent|cents|mille|millions?|milliards?|two|three|four"
     r"|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|millions?|billions?)\b"
 )
-# A question that asks what something costs or what was paid ("Combien coûte le péage ...",
-# "How much is the toll ...", "Quel montant ...") is answered by an amount of money, not by
-# any figure: "Le pont de Kerlouan fermé six mois pour travaux" does not price its toll (F19).
-# Matched in the folded question; "pays" is left out (French for "country").
+# A question that asks what something costs, is worth or what was paid ("Combien coûte le
+# péage ...", "How much is the contract worth?", "Quel montant ...") is answered by an amount
+# of money, not by any figure: "Le pont de Kerlouan fermé six mois pour travaux" does not
+# price its toll (F19). Matched in the folded question; "pays" is left out (French for
+# "country").
 _PRICED = re.compile(
     r"\b(?:cout\w*|prix|tarifs?|payer|paye\w*|paie\w*|montant|somme|budget|frais|peage"
-    r"|costs?|costing|price[sd]?|pricing|fees?|fares?|tolls?|pay|paid|amount|sum)\b"
+    r"|vaut|val(?:ent|ait|aient|oir|eur)|costs?|costing|price[sd]?|pricing|fees?|fares?|tolls?"
+    r"|pay|paid|amount|sum|worth|value[sd]?)\b"
 )
 # An amount of money: a figure (digits or number words) then, within two words ("millions",
 # "d'"), a currency; "un dollar"; a currency sign before digits; or "free" ("gratuit").

@@ -197,7 +197,9 @@ class GenerativeGenerator:
             set(tokenize(question)) & set(tokenize(rewritten))
             and len(rewritten) <= _REWRITE_MAX_RATIO * len(question) + 200
         )
-        return rewritten if plausible else self_contained(question, history)
+        standalone = rewritten if plausible else self_contained(question, history)
+        log.info("follow-up %r searched as %r (the model wrote %r)", question, standalone, written)
+        return standalone
 
     def answer(self, question: str, language: Language, retrieval: Retrieval) -> Answer:
         final = [e for e in self.stream(question, language, retrieval) if isinstance(e, Answer)]
