@@ -101,6 +101,11 @@ def test_a_name_is_neither_the_asked_names_cognate_nor_a_sentences_first_word() 
         ("Comment s'appelle l'offre professionnelle mise à disposition ?", "offre"),
         ("Quel est le nom de la start-up de Musk ?", "start-up"),
         ("What is the name of the AI that Elon Musk launched?", None),  # "AI": too short to tell
+        # an English noun phrase ends before a verb or a name: its plural is the thing
+        ("How many engineers work on the Stargate project?", "engineers"),
+        ("How many employees worked at the factory before it closed?", "employees"),
+        ("What is the name of the AI Musk launched?", None),
+        ("How many Tesla cars were sold?", "cars"),
         ("How much money did he give?", None),
         ("Combien Musk a-t-il proposé ?", None),
         ("Quelle est la date de naissance de Sam Altman ?", "naissance"),

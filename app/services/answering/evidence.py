@@ -388,6 +388,12 @@ def _words_of(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return words, frozenset(stem(fold_word(w)) for w in words)
 
 
+# An English noun phrase ends where a name or a past participle follows it ("the name of the
+# AI Musk launched", "how many employees worked"); its head is its last plural, if any.
+_ENDS_AN_ENGLISH_THING = re.compile(r"[A-Z].*|\w+ed").fullmatch
+_PLURAL = re.compile(r"\w+[^s]s").fullmatch
+
+
 def _asked_thing(question: str) -> str | None:
     """The head word of what the question counts or asks the name of, if it asks that."""
     for pattern, head in ((_THING_FR, 0), (_THING_EN, -1)):
@@ -401,10 +407,12 @@ def _asked_thing(question: str) -> str | None:
             stop = (word.islower() and fold(word) in STOPWORDS) or not word.replace(
                 "-", ""
             ).isalpha()
-            if run and stop:
+            if run and (stop or (head == -1 and _ENDS_AN_ENGLISH_THING(word))):
                 break
             if not stop:
                 run.append(word.lower())
+        if head == -1:  # "how many engineers work": the plural, not the verb after it
+            run = [w for w in run if _PLURAL(w)][-1:] or run
         thing = run[head] if run else None
         if thing is None or len(thing) < _MIN_NAME_LENGTH or fold(thing) in _NOT_A_THING:
             return None
