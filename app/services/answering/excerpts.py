@@ -28,7 +28,9 @@ EXCERPT_MIN_CHARS = 200
 # A run of clauses may cover the question's words this much less than the whole piece: a word
 # matched only through the word vectors finds its best match a little apart from the fact.
 COVERAGE_SLACK = 0.02
-# Where a clause ends: a comma, semicolon or colon, a dash between spaces, "et" / "and".
+# Where a clause ends: a comma, semicolon or colon, a dash between spaces, "et" / "and". Not
+# `ingest/chunking.py`'s clause ends, which cut a piece after its punctuation: here the break
+# is left out of both clauses, and a closing bracket ("(Paul Dufresne) ;") stays in its own.
 _CLAUSE_BREAK = re.compile(r"[,;:](?=\s)\s*|\s+[–—-]\s+|\s+(?:et|and)\s+")
 _ENDS_A_SENTENCE = re.compile(r"[.!?…][»”\"')\]]*\s*$")
 
