@@ -301,6 +301,50 @@ def test_a_translation_replaces_the_model_s_words_only_with_all_their_facts(
     assert keeps_facts(written, translation) is kept
 
 
+@pytest.mark.parametrize(
+    ("written", "translation", "question", "kept"),
+    [
+        # The town and the year are the question's: the translation loses nothing new.
+        (
+            "4 200 biodegradable lanterns were released at the Quimperlé festival [1].",
+            "4,200 biodegradable lanterns were released [1].",
+            "How many lanterns were released at the Quimperlé festival?",
+            True,
+        ),
+        (
+            "In 2023, the festival drew 86,000 visitors [1].",
+            "The festival drew 86,000 visitors [1].",
+            "How many visitors did the festival draw in 2023?",
+            True,
+        ),
+        # A name or a figure the question does not hold is still required.
+        (
+            "4 200 lanterns were released at the Quimperlé festival [1].",
+            "4,200 lanterns were released [1].",
+            "How many lanterns were released at the festival?",
+            False,
+        ),
+        (
+            "4 200 lanterns were released at the Quimperlé festival [1].",
+            "Lanterns were released at the Quimperlé festival [1].",
+            "How many lanterns were released at the Quimperlé festival?",
+            False,
+        ),
+        # "Musk" asked about does not excuse "Mar-a-Lago" left out.
+        (
+            "Elon Musk slept at Mar-a-Lago, Florida [1].",
+            "Elon Musk has been particularly close to Trump [1].",
+            "Where did Elon Musk sleep?",
+            False,
+        ),
+    ],
+)
+def test_a_translation_need_not_restate_what_the_question_holds(
+    written: str, translation: str, question: str, kept: bool
+) -> None:
+    assert keeps_facts(written, translation, question) is kept
+
+
 # Translations of the sample's sentences by the bundled model (2026-12-02) that were refused
 # though they state what their sentence does; each refused for a reason that reads no meaning.
 @pytest.mark.parametrize(

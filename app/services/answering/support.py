@@ -243,15 +243,24 @@ def _translates(forms: set[str], best: dict[str, float]) -> bool:
     return own >= NAME_TRANSLATION_MIN or (run >= NAME_TRANSLATION_MIN and own >= WORD_IN_RUN_MIN)
 
 
-def keeps_facts(original: str, rewritten: str) -> bool:
+def keeps_facts(original: str, rewritten: str, given: str = "") -> bool:
     """Whether `rewritten` states every number and every name of `original` (markers aside;
-    a name may be a cognate, as `judge` finds them): the test that a rewording lost none of
-    the hard facts of the text it replaces."""
+    a name may be a cognate, as `judge` finds them) that `given` does not already hold: the
+    test that a rewording lost none of the hard facts of the text it replaces.
+
+    `given` is what the reader already knows, the question: "4,200 lanterns were released at
+    the Quimperlé festival" took "Quimperlé" from "How many lanterns were released at the
+    Quimperlé festival?", and the cited sentence's translation, which does not name the town,
+    loses nothing the reader was not told."""
     original, rewritten = MARKERS.sub("", original), MARKERS.sub("", rewritten)
-    if not _numbers(original) <= _numbers(rewritten):
+    if not _numbers(original) - _numbers(given) <= _numbers(rewritten):
         return False
-    folded = fold(rewritten)
-    return all(_named_in(name, folded) for name in _names(original))
+    folded, known = fold(rewritten), fold(given)
+    return all(
+        _named_in(name, folded)
+        for name in _names(original)
+        if not re.search(rf"\b{re.escape(name)}\b", known)
+    )
 
 
 @dataclass(frozen=True)
