@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from app.services.answering.excerpts import excerpt
+from app.services.answering.extractive import quotable
 from tests.test_evidence import _check
 from vectorstore import Embedder, Sentence
 
@@ -56,3 +57,29 @@ def test_nothing_is_cut_when_no_shorter_run_answers(embedder: Embedder) -> None:
     question = "Combien coûte le péage du pont de Kerlouan ?"
     spread = f"Le péage, {CODES}, du pont de Kerlouan coûte 3 euros"
     assert excerpt(piece(spread), _check(question, spread, embedder)).text == spread
+
+
+@pytest.mark.parametrize(
+    ("sentence", "quoted"),
+    [
+        (
+            "👏 Les organisateurs ont lâché 4 200 lanternes [2].",
+            "Les organisateurs ont lâché 4 200 lanternes (2).",
+        ),
+        ("🎉 Le festival a attiré 86 000 visiteurs 🏮✨", "Le festival a attiré 86 000 visiteurs"),
+        (
+            "👨‍👩‍👧 Les familles ont afflué, 👍🏽 selon la mairie.",
+            "Les familles ont afflué, 👍🏽 selon la mairie.",
+        ),
+        (
+            "Il faisait 3 °C, et le billet coûtait 2 €.",
+            "Il faisait 3 °C, et le billet coûtait 2 €.",
+        ),
+    ],
+)
+def test_a_quotation_leaves_out_the_pictographs_around_the_sentence(
+    sentence: str, quoted: str
+) -> None:
+    """F23's sentences open with an emoji: a post's decoration, not the article's words. One
+    inside the sentence, and signs that are words (°, €), stay."""
+    assert quotable(sentence) == quoted

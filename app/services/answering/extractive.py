@@ -13,6 +13,7 @@ best sentence that is too weak or covers too little of the question.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -181,7 +182,7 @@ class ExtractiveGenerator:
         written "(n)" so that it does not read as a citation; one that starts in lower case,
         a clause taken out of a longer piece (`excerpts.py`), after an ellipsis ("« … le
         péage ... »")."""
-        sentence = _no_markers(citation.sentence.text.strip())
+        sentence = quotable(citation.sentence.text)
         if sentence[:1].islower():
             sentence = f"… {sentence}"
         return load_prompt("extractive", language)["quote"].format(
@@ -193,6 +194,27 @@ def asks_a_question(text: str) -> bool:
     """Whether the sentence is a question ("Un soutien financier surprenant ?", "Et si l'IA
     devenait l'alliée des gouvernements ?"): it asks, so it states no fact that could answer."""
     return text.rstrip(" \t\n»”\"')").endswith("?")
+
+
+def quotable(text: str) -> str:
+    """A sentence as an answer quotes it: without the pictographs that open or close it
+    ("👏 Les organisateurs ont lâché 4 200 lanternes ..." reads "Les organisateurs ...": a
+    post's decoration, not the article's words) and with its own "[n]" written "(n)"
+    (`_no_markers`). The citation keeps the sentence as it stands, for its offsets."""
+    start, end = 0, len(text)
+    while start < end and _decoration(text[start]):
+        start += 1
+    while end > start and _decoration(text[end - 1]):
+        end -= 1
+    return _no_markers(text[start:end])
+
+
+def _decoration(char: str) -> bool:
+    """A space, or a pictograph's part: a symbol (So: emoji, ©), a modifier (Sk: skin tones),
+    a joiner (Cf) or a variation selector."""
+    return (
+        char.isspace() or unicodedata.category(char) in ("So", "Sk", "Cf") or char in "\ufe0e\ufe0f"
+    )
 
 
 def _no_markers(text: str) -> str:

@@ -56,7 +56,7 @@ from app.services.answering.candidates import (
 )
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
 from app.services.answering.evidence import EvidenceCheck
-from app.services.answering.extractive import ExtractiveGenerator, Scored
+from app.services.answering.extractive import ExtractiveGenerator, Scored, quotable
 from app.services.answering.generator import Answer, Citation
 from app.services.answering.memo import ANSWER_ENTRIES
 from app.services.answering.model_queue import ModelQueue, QueueFull
@@ -434,8 +434,9 @@ class GenerativeGenerator:
         """The text of a verified answer: the sentences the model cited and the checks kept,
         quoted as they stand (a French question over French articles) or translated one by
         one (an English question: `translations`); the model's own verified sentences when a
-        translation fails its checks or lacks a number or a name they state (the model may
-        take "Mar-a-Lago" from the passage around the sentence it cites).
+        translation fails its checks or lacks a number or a name they state and the question
+        does not (the model may take "Mar-a-Lago" from the passage around the sentence it
+        cites; "Quimperlé" from the question, which the reader has just written).
 
         Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
         questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
@@ -444,7 +445,7 @@ class GenerativeGenerator:
         if language == "fr":
             return ExtractiveGenerator.render(checked.citations, language)
         translated = self.translations(checked.citations, question)
-        if translated is not None and keeps_facts(checked.text, translated):
+        if translated is not None and keeps_facts(checked.text, translated, question):
             return translated
         if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
             # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"
@@ -473,7 +474,7 @@ class GenerativeGenerator:
         prompt = load_prompt("translate", "en")
         parts = []
         for citation in citations:
-            source = " ".join(citation.sentence.text.split())
+            source = " ".join(quotable(citation.sentence.text).split())
             if detect_language(source) == "en":
                 return None  # an English article's sentence: quoted as it is
             messages, fixed = translator_messages(source)
