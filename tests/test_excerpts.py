@@ -64,7 +64,7 @@ def test_nothing_is_cut_when_no_shorter_run_answers(embedder: Embedder) -> None:
     [
         (
             "👏 Les organisateurs ont lâché 4 200 lanternes [2].",
-            "Les organisateurs ont lâché 4 200 lanternes (2).",
+            "Les organisateurs ont lâché 4 200 lanternes.",
         ),
         ("🎉 Le festival a attiré 86 000 visiteurs 🏮✨", "Le festival a attiré 86 000 visiteurs"),
         (
@@ -80,6 +80,6 @@ def test_nothing_is_cut_when_no_shorter_run_answers(embedder: Embedder) -> None:
 def test_a_quotation_leaves_out_the_pictographs_around_the_sentence(
     sentence: str, quoted: str
 ) -> None:
-    """F23's sentences open with an emoji: a post's decoration, not the article's words. One
-    inside the sentence, and signs that are words (°, €), stay."""
+    """F23's sentences open with an emoji, a post's decoration, and end with the article's
+    own footnote call. An emoji inside the sentence, and signs that are words (°, €), stay."""
     assert quotable(sentence) == quoted

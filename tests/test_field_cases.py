@@ -249,8 +249,9 @@ def test_f16_a_fact_at_the_end_of_a_huge_line_is_answerable_and_the_upload_stall
 
 
 def test_f23_the_answer_quotes_the_sentence_without_its_emoji(tmp_path: Path) -> None:
-    """The cited sentence opens with "🎉": the quotation leaves it out, the citation keeps the
-    sentence as the article has it (its offsets are the widget's, `test_widget.py`)."""
+    """The cited sentence opens with "🎉" and ends with a footnote call, "[1]": the quotation
+    leaves both out, the citation keeps the sentence as the article has it (its offsets are
+    the widget's, `test_widget.py`)."""
     settings = make_settings(tmp_path)
     with TestClient(create_app(settings)) as client:
         field = FIELD / "f23_festival_emoji_marqueurs.txt"
@@ -258,7 +259,8 @@ def test_f23_the_answer_quotes_the_sentence_without_its_emoji(tmp_path: Path) ->
         body = ask(
             client, "Combien de visiteurs le festival des Lanternes de Quimperlé a-t-il attirés ?"
         )
-    assert "« Le festival des Lanternes de Quimperlé a attiré 86 000 visiteurs" in body["answer"]
+    quoted = "« Le festival des Lanternes de Quimperlé a attiré 86 000 visiteurs en trois soirées, "
+    assert f"{quoted}selon la mairie. » [1]" in body["answer"], body["answer"]
     assert not re.search("[\U0001f000-\U0001ffff]", body["answer"]), body["answer"]
     first = body["citations"][0]["text"]
     assert "86 000 visiteurs" in first and re.match("[\U0001f000-\U0001ffff]", first), first

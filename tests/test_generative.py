@@ -659,6 +659,64 @@ def _fallback_translated(
     return generator.translated(fallback, question)
 
 
+STARGATE_EN = "How much have Oracle, SoftBank and OpenAI committed to get Stargate started?"
+STARGATE_TRANSLATED = (
+    "As a reminder, the storage giant Oracle, the Japanese investment fund SoftBank and the "
+    "start-up OpenAI, creator of ChatGPT, are committing to invest 100 billion dollars to launch "
+    "the project, with an ambition to inject up to 500 billion dollars (480 billion euros) over "
+    "the next five years."
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "translated"),
+    [
+        # English naming Stargate, which the cited sentence calls "le projet": it stands.
+        ("Oracle, SoftBank and OpenAI have committed 100 billion dollars to Stargate [1].", False),
+        # French left in the English answer: the translation, which need not name Stargate.
+        (
+            "Oracle, SoftBank and OpenAI s’engagent à investir 100 billion dollars in Stargate "
+            "[1].",
+            True,
+        ),
+        # A name the question does not hold, taken from around the sentence: the model's.
+        (
+            "Oracle, SoftBank and OpenAI s’engagent à investir 100 billion dollars in Texas [1].",
+            False,
+        ),
+    ],
+)
+def test_an_english_answer_is_its_sentence_translated_unless_the_model_s_words_say_more(
+    client: TestClient, written: str, translated: bool
+) -> None:
+    """`final_text`: the translation of the cited sentence replaces the model's verified
+    words when it states their every name and figure, or, when those words leave French
+    untranslated, every one the question does not hold already."""
+    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
+    from app.services.answering.verify import Verified
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+    extractive: ExtractiveGenerator = components.generator
+    retrieval = components.retriever.retrieve(STARGATE_EN, 5)
+    evidence = [
+        s
+        for s in extractive.answering_sentences(STARGATE_EN, retrieval)
+        if s.sentence.text.startswith("Pour rappel")
+    ][:1]
+    assert evidence, "the sentence answers the question"
+    cited = extractive.compose(evidence, "en", retrieval).citations
+    generator = GenerativeGenerator(
+        ScriptedTranslator(STARGATE_TRANSLATED),  # type: ignore[arg-type]
+        components.embedder,
+        extractive,
+    )
+    text = generator.final_text(Verified(written, cited), "en", STARGATE_EN)
+    if translated:
+        assert text == f"According to the articles: {STARGATE_TRANSLATED[:-1]} [1]."
+    else:
+        assert text == written
+
+
 OFFER_EN = "How long will the one-dollar offer to the US federal government last?"
 SPAN_TRANSLATED = (
     "The announcement is surprising: a company specialising in artificial intelligence is "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.answering.support import judge, keeps_facts, split_claims
+from app.services.answering.support import copies_a_phrase, judge, keeps_facts, split_claims
 from app.services.answering.verify import Evidence, Verified, verify
 from app.services.retriever import HybridRetriever
 from config import Settings
@@ -422,3 +422,21 @@ def test_a_name_after_an_opening_parenthesis_is_checked(embedder: Embedder) -> N
     right = "He met Volodymyr Zelensky and Sundar Pichai (Alphabet's CEO)."
     assert not judge(wrong, [source], embedder.embed, translated_names=True).supported
     assert judge(right, [source], embedder.embed, translated_names=True).supported
+
+
+LANTERNS = (
+    "👏 Les organisateurs ont lâché 4 200 lanternes biodégradables au-dessus de la Laïta [2]."
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "copies"),
+    [
+        ("4 200 lanternes biodégradables were released at the festival [1].", True),
+        ("4,200 biodegradable lanterns were released above the Laïta [1].", False),
+        # names and figures are the same in both languages: not a phrase left in French
+        ("Les Organisateurs released 4 200 lanterns [1].", False),
+    ],
+)
+def test_a_french_phrase_left_in_an_english_answer_is_found(written: str, copies: bool) -> None:
+    assert copies_a_phrase(written, [LANTERNS]) is copies

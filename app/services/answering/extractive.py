@@ -178,10 +178,9 @@ class ExtractiveGenerator:
 
     @staticmethod
     def quote(citation: Citation, language: Language) -> str:
-        """One cited sentence quoted with its marker ("« ... » [2]"), an article's own "[n]"
-        written "(n)" so that it does not read as a citation; one that starts in lower case,
-        a clause taken out of a longer piece (`excerpts.py`), after an ellipsis ("« … le
-        péage ... »")."""
+        """One cited sentence quoted with its marker ("« ... » [2]"), as `quotable` gives it;
+        one that starts in lower case, a clause taken out of a longer piece (`excerpts.py`),
+        after an ellipsis ("« … le péage ... »")."""
         sentence = quotable(citation.sentence.text)
         if sentence[:1].islower():
             sentence = f"… {sentence}"
@@ -199,14 +198,15 @@ def asks_a_question(text: str) -> bool:
 def quotable(text: str) -> str:
     """A sentence as an answer quotes it: without the pictographs that open or close it
     ("👏 Les organisateurs ont lâché 4 200 lanternes ..." reads "Les organisateurs ...": a
-    post's decoration, not the article's words) and with its own "[n]" written "(n)"
-    (`_no_markers`). The citation keeps the sentence as it stands, for its offsets."""
+    post's decoration, not the article's words) and without its own footnote calls ("selon
+    la mairie [1]."): they point to notes the answer does not show, and would read as its
+    citation markers. The citation keeps the sentence as it stands, for its offsets."""
     start, end = 0, len(text)
     while start < end and _decoration(text[start]):
         start += 1
     while end > start and _decoration(text[end - 1]):
         end -= 1
-    return _no_markers(text[start:end])
+    return _FOOTNOTE_CALL.sub("", text[start:end])
 
 
 def _decoration(char: str) -> bool:
@@ -217,6 +217,5 @@ def _decoration(char: str) -> bool:
     )
 
 
-def _no_markers(text: str) -> str:
-    """An article's own "[2]" would read as a citation marker: quote it as "(2)"."""
-    return re.sub(r"\[(\d+)\]", r"(\1)", text)
+# An article's own footnote call: "[2]", and the space before it.
+_FOOTNOTE_CALL = re.compile(r"\s*\[\d+\]")

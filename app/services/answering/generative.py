@@ -60,7 +60,7 @@ from app.services.answering.extractive import ExtractiveGenerator, Scored, quota
 from app.services.answering.generator import Answer, Citation
 from app.services.answering.memo import ANSWER_ENTRIES
 from app.services.answering.model_queue import ModelQueue, QueueFull
-from app.services.answering.support import MARKERS, keeps_facts, split_claims
+from app.services.answering.support import MARKERS, copies_a_phrase, keeps_facts, split_claims
 from app.services.answering.verify import (
     BARE_ANSWER_WORDS,
     Evidence,
@@ -434,9 +434,10 @@ class GenerativeGenerator:
         """The text of a verified answer: the sentences the model cited and the checks kept,
         quoted as they stand (a French question over French articles) or translated one by
         one (an English question: `translations`); the model's own verified sentences when a
-        translation fails its checks or lacks a number or a name they state and the question
-        does not (the model may take "Mar-a-Lago" from the passage around the sentence it
-        cites; "Quimperlé" from the question, which the reader has just written).
+        translation fails its checks or lacks a number or a name they state (the model may
+        take "Mar-a-Lago" from the passage around the sentence it cites), unless the model's
+        words leave a French phrase untranslated: then a name or a figure the question holds
+        need not be restated ("Quimperlé", which the reader has just written).
 
         Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
         questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
@@ -445,7 +446,12 @@ class GenerativeGenerator:
         if language == "fr":
             return ExtractiveGenerator.render(checked.citations, language)
         translated = self.translations(checked.citations, question)
-        if translated is not None and keeps_facts(checked.text, translated, question):
+        cited = [c.sentence.text for c in checked.citations]
+        # The model's words may take a name from the question ("the Corvenne funicular"),
+        # which its cited sentence does not repeat ("le funiculaire"): they stand, unless they
+        # leave French in the English answer ("4 200 lanternes biodégradables were ...").
+        given = question if copies_a_phrase(checked.text, cited) else ""
+        if translated is not None and keeps_facts(checked.text, translated, given):
             return translated
         if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
             # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"

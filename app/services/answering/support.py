@@ -263,6 +263,19 @@ def keeps_facts(original: str, rewritten: str, given: str = "") -> bool:
     )
 
 
+def copies_a_phrase(written: str, cited: Sequence[str]) -> bool:
+    """Whether `written` repeats two consecutive lower-case words of a cited text: in an
+    English answer over French sentences, a phrase left untranslated ("4 200 lanternes
+    biodégradables were released ..."). Names, capitalised, and figures are not counted."""
+    phrases = {pair for text in cited for pair in _lower_pairs(text)}
+    return not phrases.isdisjoint(_lower_pairs(written))
+
+
+def _lower_pairs(text: str) -> set[tuple[str, str]]:
+    words = [w if w.isalpha() and w.islower() else "" for w in re.findall(r"[\w’'-]+", text)]
+    return {(a, b) for a, b in zip(words, words[1:], strict=False) if a and b}
+
+
 @dataclass(frozen=True)
 class Verdict:
     supported: bool
