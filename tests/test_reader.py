@@ -103,6 +103,15 @@ def test_f20_the_sentence_stating_the_fact_is_the_one_cited(
     assert not body["abstained"] and fact in body["answer"] and fact in cited(body), body
 
 
+def test_f20_an_english_answer_leaves_no_french_in_it(reader: TestClient) -> None:
+    """The model's words had kept the sentence's French ("4 200 lanternes biodégradables
+    were released at the Quimperlé festival [1]"), and the translation of the sentence, which
+    does not name Quimperlé, had been refused: the question names it already."""
+    body = ask(reader, "How many lanterns were released at the Quimperlé festival?")
+    assert not body["abstained"] and re.search(r"4[ ,.\u202f]?200", body["answer"]), body
+    assert "lanternes" not in body["answer"] and "lantern" in body["answer"], body["answer"]
+
+
 @pytest.mark.parametrize(
     "question",
     [
