@@ -217,5 +217,5 @@ def _decoration(char: str) -> bool:
     )
 
 
-# An article's own footnote call: "[2]", and the space before it.
-_FOOTNOTE_CALL = re.compile(r"\s*\[\d+\]")
+# An article's own footnote call, "[2]", and the space before it (a year in brackets stays).
+_FOOTNOTE_CALL = re.compile(r"\s*\[\d{1,3}\]")
