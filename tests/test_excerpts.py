@@ -75,11 +75,13 @@ def test_nothing_is_cut_when_no_shorter_run_answers(embedder: Embedder) -> None:
             "Il faisait 3 °C, et le billet coûtait 2 €.",
             "Il faisait 3 °C, et le billet coûtait 2 €.",
         ),
+        ("Le rapport [2024] le dit [12].", "Le rapport [2024] le dit."),
     ],
 )
 def test_a_quotation_leaves_out_the_pictographs_around_the_sentence(
     sentence: str, quoted: str
 ) -> None:
     """F23's sentences open with an emoji, a post's decoration, and end with the article's
-    own footnote call. An emoji inside the sentence, and signs that are words (°, €), stay."""
+    own footnote call. An emoji inside the sentence, signs that are words (°, €) and a year in
+    brackets stay."""
     assert quotable(sentence) == quoted
