@@ -248,7 +248,9 @@ def test_f16_a_fact_at_the_end_of_a_huge_line_is_answerable_and_the_upload_stall
     assert "9,6 millions" not in body["answer"]
 
 
-def test_f23_the_answer_quotes_the_sentence_without_its_emoji(tmp_path: Path) -> None:
+def test_f23_the_answer_quotes_the_sentence_without_its_emoji_or_footnote_call(
+    tmp_path: Path,
+) -> None:
     """The cited sentence opens with "🎉" and ends with a footnote call, "[1]": the quotation
     leaves both out, the citation keeps the sentence as the article has it (its offsets are
     the widget's, `test_widget.py`)."""
