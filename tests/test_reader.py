@@ -112,6 +112,20 @@ def test_f20_an_english_answer_leaves_no_french_in_it(reader: TestClient) -> Non
     assert "lanternes" not in body["answer"] and "lantern" in body["answer"], body["answer"]
 
 
+def test_f23_an_english_sentence_naming_a_french_town_is_read_as_english(
+    reader: TestClient,
+) -> None:
+    """The model's "The Quimperlé Lantern Festival attracted 86 000 visitors in three nights
+    [1]." was read as French (the accent of the name against "the" and "in"), its terms
+    compared word for word with the French sentence, and removed: the answer was the
+    extractive fallback. An English question naming two such places was answered in French."""
+    body = ask(reader, "How many visitors did the Quimperlé Lantern Festival attract?")
+    assert not body["fallback"] and not body["unsupported"], body
+    assert re.search(r"86[ ,.\u202f]?000", body["answer"]) and "visitors" in body["answer"], body
+    body = ask(reader, "Who organises the Quimperlé Lantern Festival in Quimperlé-sur-Laïta?")
+    assert body["language"] == "en" and detect_language(body["answer"]) == "en", body
+
+
 @pytest.mark.parametrize(
     "question",
     [

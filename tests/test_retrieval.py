@@ -38,6 +38,20 @@ def test_language_of_questions() -> None:
     assert detect_language("What did Altman say about Stargate?") == "en"
 
 
+def test_a_name_keeps_its_accents_in_english() -> None:
+    # Accented names counted as French spelling outweighed the English words around them.
+    assert detect_language("Who organises the Quimperlé Lantern Festival?") == "en"
+    assert detect_language("What did Élodie Ménard say?") == "en"
+    assert detect_language("Which list won in Castelmoron-d’Albret?") == "en"
+    assert detect_language("What did the Conseil d'État decide?") == "en"
+    assert detect_language("The Quimperlé festival attracted 86 000 visitors.") == "en"
+    # French spelled in lower-case words still counts, at a sentence's start too.
+    assert detect_language("Où Elon Musk a-t-il dormi chez Donald Trump ?") == "fr"
+    assert detect_language("Qui organise le festival de Quimperlé ?") == "fr"
+    assert detect_language("Élodie Ménard a été élue.") == "fr"
+    assert detect_language("À quelle date Sébastien Lecornu est-il arrivé ?") == "fr"
+
+
 def test_a_query_asked_again_is_not_embedded_again(embedder: Embedder) -> None:
     calls: list[list[str]] = []
 
