@@ -266,3 +266,20 @@ def test_f23_the_answer_quotes_the_sentence_without_its_emoji_or_footnote_call(
     assert not re.search("[\U0001f000-\U0001ffff]", body["answer"]), body["answer"]
     first = body["citations"][0]["text"]
     assert "86 000 visiteurs" in first and re.match("[\U0001f000-\U0001ffff]", first), first
+
+
+def test_f30_a_sentence_that_leaves_its_topic_to_the_title_is_found(tmp_path: Path) -> None:
+    """"Les étudiants bénéficieront d'une réduction de moitié." names neither the tram nor
+    Bellerive, which its article's title does: it ranked under the tram's fares, and the
+    English question was answered with the monthly pass's 40 euros, the French one with both."""
+    settings = make_settings(tmp_path)
+    with TestClient(create_app(settings)) as client:
+        for name in ("f30_tram_tarifs.txt", "f30_telecabine_tarifs.txt"):
+            upload(client, name, (FIELD / name).read_bytes())
+        for question in (
+            "What discount do students get on Bellerive's tram?",
+            "Quelle réduction ont les étudiants sur le tramway de Bellerive ?",
+        ):
+            body = ask(client, question)
+            cited = [c["text"] for c in body["citations"]]
+            assert "Les étudiants bénéficieront d'une réduction de moitié." in cited, body
