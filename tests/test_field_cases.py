@@ -269,9 +269,9 @@ def test_f23_the_answer_quotes_the_sentence_without_its_emoji_or_footnote_call(
 
 
 def test_f30_a_sentence_that_leaves_its_topic_to_the_title_is_found(tmp_path: Path) -> None:
-    """"Les étudiants bénéficieront d'une réduction de moitié." names neither the tram nor
-    Bellerive, which its article's title does: it ranked under the tram's fares, and the
-    English question was answered with the monthly pass's 40 euros, the French one with both."""
+    """The sentence "Les étudiants bénéficieront d'une réduction de moitié." names neither the
+    tram nor Bellerive, which its article's title does: it ranked under the tram's fares, and
+    the English question was answered with the monthly pass's 40 euros."""
     settings = make_settings(tmp_path)
     with TestClient(create_app(settings)) as client:
         for name in ("f30_tram_tarifs.txt", "f30_telecabine_tarifs.txt"):
