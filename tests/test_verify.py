@@ -403,6 +403,21 @@ def test_a_translation_that_changes_a_name_or_a_number_still_fails(embedder: Emb
     ).supported
 
 
+def test_a_figure_written_in_digits_is_found_spelled_in_its_source(embedder: Embedder) -> None:
+    """French articles spell numbers ("dix-huit mois", "douze minutes"); the model writes them
+    in digits, and "18 months" was refused for "dix-huit mois" (read as 10 and 8)."""
+    works = "Les travaux coûteront 27 millions d'euros et dureront dix-huit mois."
+    trip = "Le billet coûte 1,50 euro, et le trajet dure douze minutes."
+    assert judge("The works will last 18 months.", [works], embedder.embed).numbers_ok
+    assert judge("The trip takes 12 minutes.", [trip], embedder.embed).numbers_ok
+    assert not judge("The trip takes 13 minutes.", [trip], embedder.embed).numbers_ok
+    assert not judge("The works will cost 28 million euros.", [works], embedder.embed).numbers_ok
+    # the claim's own spelled number asks for no figure, as before
+    assert judge("The works will last eighteen months.", [works], embedder.embed).numbers_ok
+    # a translation keeps the figure the model's words gave in digits
+    assert keeps_facts("The works will last 18 months [1].", "They will last eighteen months.")
+
+
 def test_an_initial_s_full_stop_does_not_end_a_claim() -> None:
     claims = split_claims(
         "She signed a $200 million contract with the Pentagon for the U. S. military. "

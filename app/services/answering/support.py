@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from text_to_num import alpha2digit
 
 from app.services.language import detect_language
 from ingest.chunking import sentence_spans
@@ -163,6 +164,14 @@ def _numbers(text: str) -> set[str]:
     return {re.sub(r"[\s.,]", "", n) for n in _NUMBER.findall(digits)}
 
 
+def _stated_numbers(text: str) -> set[str]:
+    """The numbers a text states, to support a claim's: as `_numbers` reads them, and with the
+    spelled numbers past ten read by text2num in the text's language ("dureront dix-huit
+    mois" states 18, "le trajet dure douze minutes" 12). Only the supporting side reads them
+    so: a claim's "eighteen months" asks for no figure, "18 months" asks for 18."""
+    return _numbers(text) | _numbers(alpha2digit(text, detect_language(text)))
+
+
 # Months and days are capitalised in English and are dates, not names ("June": "juin").
 _NOT_NAMES = frozenset(
     "january february march april may june july august september october november december "
@@ -253,7 +262,7 @@ def keeps_facts(original: str, rewritten: str, given: str = "") -> bool:
     Quimperlé festival?", and the cited sentence's translation, which does not name the town,
     loses nothing the reader was not told."""
     original, rewritten = MARKERS.sub("", original), MARKERS.sub("", rewritten)
-    if not _numbers(original) - _numbers(given) <= _numbers(rewritten):
+    if not _numbers(original) - _numbers(given) <= _stated_numbers(rewritten):
         return False
     folded, known = fold(rewritten), fold(given)
     return all(
@@ -315,7 +324,7 @@ def judge(
     `translated_names` (a claim that translates its one cited sentence).
     """
     evidence = " ".join(cited)
-    numbers_ok = _numbers(claim) <= _numbers(evidence)
+    numbers_ok = _numbers(claim) <= _stated_numbers(evidence)
     folded = fold(" ".join([evidence, *context]))
     missing = [
         name
