@@ -144,8 +144,8 @@ class ExtractiveGenerator:
         Bellerive, which its title does, and it ranked fifth, under sentences giving the
         tram's fares; the answer quoted the monthly pass's 40 euros. At the full share, the
         sentences of an article whose title holds the question's names rose over the one
-        answering (q016, q058, q061 lost their fact over the first set); at 0.8 and 0.6, no
-        answer of either set lost one (README, "Evaluation", change 22)."""
+        answering (q016, q058, q061 lost their fact over the first set, extractive); at 0.8
+        and 0.6, no answer of either set lost one (README, "Evaluation", change 24)."""
         ranks = {hit.chunk.id: rank for rank, hit in enumerate(retrieval.hits)}
         sentences, vectors = retrieval.corpus.sentences_of(list(ranks))
         if not sentences:
