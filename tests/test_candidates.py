@@ -209,3 +209,24 @@ def test_the_budget_keeps_each_part_of_a_compound_question_and_cuts_its_prompt(
     assert "200 millions" in texts and "100 milliards" in texts, texts
     assert len(kept) < len(candidates) == 4
     assert kept == [c for c in candidates if c in kept]  # in their order
+
+
+def test_a_fallback_over_the_reading_order_quotes_the_extractive_answer(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """The reader's evidence comes in reading order, not by score; its fallback is the
+    extractive answer composed over it, which quoted nothing ("According to the articles
+    (quoted in the original French): " and no citation) when the first sentence in that order
+    scored under the abstention threshold. In any order, the same sentences are quoted."""
+    question = "Which tech companies pledged a million dollars each to Trump's inauguration fund?"
+    retrieval, extractive = _retrieved(question, sample_settings, embedder)
+    scored = extractive.answering_sentences(question, retrieval)
+    assert scored[-1].score < sample_settings.abstain_threshold <= scored[0].score
+    quoted = extractive.compose(scored, "en", retrieval)
+    assert quoted.citations and "Amazon et Meta" in quoted.text
+    for order in (scored[::-1], reading_order(scored)):
+        answer = extractive.compose(order, "en", retrieval)
+        assert answer.text == quoted.text
+        assert [c.sentence.id for c in answer.citations] == [
+            c.sentence.id for c in quoted.citations
+        ]

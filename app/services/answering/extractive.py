@@ -178,10 +178,13 @@ class ExtractiveGenerator:
 
     def _choose(self, scored: list[Scored]) -> list[Scored]:
         """The best sentence, and the next ones that come close to it, in reading order; none
-        that repeats a span already chosen (a sentence and the pair holding it)."""
-        floor = max(self.settings.abstain_threshold, scored[0].score * CLOSE_TO_BEST)
+        that repeats a span already chosen (a sentence and the pair holding it). `scored` may
+        come in any order: the reader's evidence comes in its own (`reading_order`), and its
+        fallback is this extractive answer."""
+        by_score = sorted(scored, key=lambda s: -s.score)
+        floor = max(self.settings.abstain_threshold, by_score[0].score * CLOSE_TO_BEST)
         chosen: list[Scored] = []
-        for s in scored:
+        for s in by_score:
             if s.score < floor or len(chosen) == self.settings.max_answer_sentences:
                 break
             if not any(overlaps(s.sentence, c.sentence) for c in chosen):
