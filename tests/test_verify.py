@@ -455,3 +455,25 @@ LANTERNS = (
 )
 def test_a_french_phrase_left_in_an_english_answer_is_found(written: str, copies: bool) -> None:
     assert copies_a_phrase(written, [LANTERNS]) is copies
+
+
+def test_a_bare_answer_s_question_may_name_what_its_passage_spells_otherwise(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """q009: "Chris Lehane [1]." was judged as the question followed by it, and the question's
+    "OpenAI" was looked for in a chunk that writes "Open AI": the right answer was removed and
+    the reply fell back to the extractive one. The question's names are the question's; the
+    answer's own name must still be in its passage."""
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    question = "Quel ancien avocat de la Maison Blanche sous Bill Clinton OpenAI a-t-il recruté ?"
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
+    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
+    lehane = [s for s in sentences if s.whole and "Chris Lehane" in s.text]
+    assert "OpenAI" not in chunks[lehane[0].chunk_id].text  # "Open AI"
+    shown = Evidence(lehane, [chunks[s.chunk_id] for s in lehane])
+    kept = verify("Chris Lehane [1].", shown, embedder.embed, question=question)
+    assert kept.text == "Chris Lehane [1]." and kept.unsupported == []
+    # a name the answer gives must be in the passage
+    invented = verify("Paul Méret [1].", shown, embedder.embed, question=question)
+    assert invented.citations == [] and invented.unsupported == ["Paul Méret."]

@@ -23,6 +23,7 @@ client; what was removed is returned for the response's `unsupported` list.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from app.services.answering.support import Embed, judge, split_claims
 from app.services.language import detect_language
 from prompts import load_examples, load_prompt
 from vectorstore import Chunk, Sentence
-from vectorstore.tokens import tokenize
+from vectorstore.tokens import fold, tokenize
 
 log = logging.getLogger("app.reader")
 # The model's odds of "Yes" a written sentence needs. This model's check is weak: on ten
@@ -48,6 +49,7 @@ SUPPORT_ODDS = 0.3
 
 _END = re.compile(r"[.!?…]+$")
 _MARKER = re.compile(r"\[\d+\]")
+_WORD = re.compile(r"[\w’'-]+")
 # A written sentence this short is an answer only with its question (see `verify`).
 BARE_ANSWER_WORDS = 5
 # The share of a written sentence's own terms (those its question does not hold) that its cited
@@ -93,7 +95,8 @@ def verify(
 
     A bare answer ("The Wall Street Journal [1].", at most BARE_ANSWER_WORDS words) says what
     it claims only with the question: it is judged as the question followed by it, so that a
-    name which merely appears in the cited sentence does not pass for the answer. Once it is
+    name which merely appears in the cited sentence does not pass for the answer; the
+    question's own names need not be in the cited passage (`asked_names`). Once it is
     pinned, its name is checked against the role the question asks (`roles.rebound`): a name
     the sentence ties to nothing asked, beside one it ties to the role, gives way to that one.
 
@@ -111,17 +114,22 @@ def verify(
         # a quote is a claim too.
         judged = claim.sentence
         bare = question and len(_MARKER.sub("", judged).split()) <= BARE_ANSWER_WORDS
+        given = ""
         if bare:
             judged = f"{question} {judged}"
-        cited = _pinned(judged, claim.markers, evidence, embed, model_check, names_from, question)
+            given = asked_names(question, claim.sentence)
+        cited = _pinned(
+            judged, claim.markers, evidence, embed, model_check, names_from, question, given
+        )
         if cited and bare:
             written = rebound(claim.sentence, question, [s.text for s, _ in cited], embed)
             if written != claim.sentence:
                 log.info("%r: its sentence gives the role asked to %r", claim.sentence, written)
                 claim = dataclasses.replace(claim, sentence=written or claim.sentence)
                 judged = f"{question} {claim.sentence}"
+                given = asked_names(question, claim.sentence)
                 if not written or not _supported(
-                    judged, cited, embed, model_check, names_from, question
+                    judged, cited, embed, model_check, names_from, question, given
                 ):
                     cited = []
         if not cited:
@@ -147,18 +155,24 @@ def _pinned(
     model_check: ModelCheck | None,
     names_from: str = "",
     question: str = "",
+    given: str = "",
 ) -> list[tuple[Sentence, Chunk]]:
     """The sentences the claim rests on: those it cites if they support it, else the one
     shown sentence that does (a small model cites [3] for the third sentence as often as for
     the fourth, or forgets the marker); empty when none does."""
     cited = [c for m in dict.fromkeys(markers) if (c := evidence.cited(m))]
-    if cited and _supported(claim, cited, embed, model_check, names_from, question):
+    supports = functools.partial(
+        _supported,
+        embed=embed,
+        model_check=model_check,
+        names_from=names_from,
+        question=question,
+        given=given,
+    )
+    if cited and supports(claim, cited):
         return cited
     others = [c for c in zip(evidence.sentences, evidence.chunks, strict=True) if c not in cited]
-    return next(
-        ([c] for c in others if _supported(claim, [c], embed, model_check, names_from, question)),
-        [],
-    )
+    return next(([c] for c in others if supports(claim, [c])), [])
 
 
 def _supported(
@@ -168,17 +182,30 @@ def _supported(
     model_check: ModelCheck | None,
     names_from: str = "",
     question: str = "",
+    given: str = "",
 ) -> bool:
+    """Whether the cited sentences support the claim (the module's checks 1-3). `names_from`
+    and `given` are texts whose names count as found beside the cited passages; only
+    `names_from`'s (a translation's question) may also translate the cited words."""
     texts = [sentence.text for sentence, _ in cited]
     if not holds_what_it_adds(claim, question, texts):
         return False
     # The passages and their articles' titles, which the writer saw: names may come from them.
     context = list(dict.fromkeys(t for _, chunk in cited for t in (chunk.doc.title, chunk.text)))
-    context += [names_from] if names_from else []
+    context += [text for text in (names_from, given) if text]
     if not judge(claim, texts, embed, context, translated_names=bool(names_from)).supported:
         return False
     titled = [f"({chunk.doc.title}) {sentence.text}" for sentence, chunk in cited]
     return model_check is None or model_check(claim, titled)
+
+
+def asked_names(question: str, answer: str) -> str:
+    """The question's words that the bare answer does not repeat. A bare answer is judged
+    with its question, whose names need not be in the cited passage: retrieval's checks found
+    them in its article ("OpenAI" in q009, against a chunk that writes "Open AI"). A name the
+    answer gives must be there, even when the question names it too."""
+    said = {fold(word) for word in _WORD.findall(answer)}
+    return " ".join(word for word in _WORD.findall(question) if fold(word) not in said)
 
 
 def holds_what_it_adds(claim: str, question: str, cited: Sequence[str]) -> bool:
