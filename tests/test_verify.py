@@ -418,6 +418,21 @@ def test_a_figure_written_in_digits_is_found_spelled_in_its_source(embedder: Emb
     assert keeps_facts("The works will last 18 months [1].", "They will last eighteen months.")
 
 
+def test_a_hyphenated_spelled_number_is_one_number(embedder: Embedder) -> None:
+    """ "dix-huit" was read as 10 and 8 as well as 18, so the model's half-translated "The
+    works of the Sarvieux pool will last ten-huit months [1]." passed the number check and
+    was shown (field case F04's article, asked in English)."""
+    works = "Les travaux coûteront 27 millions d'euros et dureront dix-huit mois."
+    assert not judge("The works will last ten-huit months.", [works], embedder.embed).numbers_ok
+    assert not judge("The works will last 10 months.", [works], embedder.embed).numbers_ok
+    assert judge("Les travaux dureront dix-huit mois.", [works], embedder.embed).numbers_ok
+    assert judge("They will last 18 months.", [works], embedder.embed).numbers_ok
+    ninety = "Le contrat court sur quatre-vingt-dix jours, et vingt-et-un agents y travaillent."
+    assert judge("The contract runs for 90 days.", [ninety], embedder.embed).numbers_ok
+    assert judge("Twenty-one officers work on it.", [ninety], embedder.embed).numbers_ok
+    assert not judge("The contract runs for 20 days.", [ninety], embedder.embed).numbers_ok
+
+
 def test_an_initial_s_full_stop_does_not_end_a_claim() -> None:
     claims = split_claims(
         "She signed a $200 million contract with the Pentagon for the U. S. military. "

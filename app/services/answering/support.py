@@ -159,12 +159,33 @@ _WORD_NUMBER = re.compile(
 )
 
 
+# A number spelled in hyphenated words of one language ("dix-huit", "quatre-vingt-dix",
+# "vingt-et-un", "twenty-one") is one number, read by text2num; its parts are not numbers
+# of their own ("dix-huit" is not 10 and 8, so "ten-huit months" is not supported by it).
+_SPELLED = {
+    "fr": "un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze "
+    "quinze seize vingt vingts trente quarante cinquante soixante cent cents",
+    "en": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred",
+}
+_COMPOUNDS = {
+    language: re.compile(
+        rf"\b(?:{'|'.join(words.split())})(?:-(?:et-|and-)?(?:{'|'.join(words.split())}))+\b",
+        re.IGNORECASE,
+    )
+    for language, words in _SPELLED.items()
+}
+
+
 def _numbers(text: str) -> set[str]:
+    for language, compound in _COMPOUNDS.items():
+        text = compound.sub(lambda m, lang=language: alpha2digit(m.group(), lang), text)
     digits = _WORD_NUMBER.sub(lambda m: _NUMBER_WORDS[m.group().lower()], text)
     return {re.sub(r"[\s.,]", "", n) for n in _NUMBER.findall(digits)}
 
 
-def _stated_numbers(text: str) -> set[str]:
+def stated_numbers(text: str) -> set[str]:
     """The numbers a text states, to support a claim's: as `_numbers` reads them, and with the
     spelled numbers past ten read by text2num in the text's language ("dureront dix-huit
     mois" states 18, "le trajet dure douze minutes" 12). Only the supporting side reads them
@@ -262,7 +283,7 @@ def keeps_facts(original: str, rewritten: str, given: str = "") -> bool:
     Quimperlé festival?", and the cited sentence's translation, which does not name the town,
     loses nothing the reader was not told."""
     original, rewritten = MARKERS.sub("", original), MARKERS.sub("", rewritten)
-    if not _numbers(original) - _numbers(given) <= _stated_numbers(rewritten):
+    if not _numbers(original) - _numbers(given) <= stated_numbers(rewritten):
         return False
     folded, known = fold(rewritten), fold(given)
     return all(
@@ -324,7 +345,7 @@ def judge(
     `translated_names` (a claim that translates its one cited sentence).
     """
     evidence = " ".join(cited)
-    numbers_ok = _numbers(claim) <= _stated_numbers(evidence)
+    numbers_ok = _numbers(claim) <= stated_numbers(evidence)
     folded = fold(" ".join([evidence, *context]))
     missing = [
         name
