@@ -19,6 +19,7 @@ claim is supported by a cited text when
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -180,9 +181,14 @@ _COMPOUNDS = {
 
 def _numbers(text: str) -> set[str]:
     for language, compound in _COMPOUNDS.items():
-        text = compound.sub(lambda m, lang=language: alpha2digit(m.group(), lang), text)
+        text = compound.sub(functools.partial(_spelled, language=language), text)
     digits = _WORD_NUMBER.sub(lambda m: _NUMBER_WORDS[m.group().lower()], text)
     return {re.sub(r"[\s.,]", "", n) for n in _NUMBER.findall(digits)}
+
+
+def _spelled(match: re.Match[str], language: str) -> str:
+    """A hyphenated spelled number in digits ("dix-huit": "18")."""
+    return str(alpha2digit(match.group(), language))
 
 
 def stated_numbers(text: str) -> set[str]:

@@ -248,7 +248,7 @@ def stated_in_translation(
     euro, et le trajet dure douze minutes.": 0.49; "The Stargate project is meant to run for
     5 years." against "... sur 5 ans.": 0.51). Within one language, what a claim adds is
     checked word for word (`holds_what_it_adds`); this is the same check, read through the
-    sentences' translations (README, "Evaluation", change 28)."""
+    sentences' translations (README, "Evaluation", change 30)."""
     if detect_language(claim) == detect_language(" ".join(s.text for s, _ in cited)):
         return False
     translations = [translate(sentence, chunk) for sentence, chunk in cited]
