@@ -266,22 +266,6 @@ def test_a_question_on_the_second_fact_of_a_sentence_is_answered_not_declined(
     assert (source or fact) in cited(body), body
 
 
-def test_an_english_claim_of_one_of_its_sentence_s_two_facts_is_the_model_s_answer(
-    reader: TestClient,
-) -> None:
-    """ "The Kerbihan river shuttle trip takes twelve minutes [1]." was refused by the meaning
-    check across languages (0.49 against the sentence that also gives the ticket's price), and
-    the answer fell back to the extractive one, headline included. What the claim adds to its
-    question is now read in the sentence's translation (`verify.stated_in_translation`)."""
-    body = ask(reader, "How long does the Kerbihan river shuttle trip take?")
-    assert not body["fallback"] and not body["unsupported"], body
-    assert re.search(r"(?:twelve|12) minutes", body["answer"]), body
-    assert [c["text"] for c in body["citations"]] == [
-        "Le billet de la navette fluviale de Kerbihan coûte 1,50 euro, et le trajet dure "
-        "douze minutes."
-    ], body
-
-
 def test_the_model_judges_whether_a_sentence_answers_its_question(reader: TestClient) -> None:
     """Answerability (`prompts/answerability.toml`), which rescues a wrongly declined answer
     and declines an answer resting on sentences about something else: the sentence listing the

@@ -75,7 +75,7 @@ from app.services.remembered import Remembered
 from app.services.retriever import Retrieval
 from ingest.chunking import sentence_spans
 from prompts import load_examples, load_prompt
-from vectorstore import Chunk, Embedder, Sentence
+from vectorstore import Chunk, Embedder
 from vectorstore.tokens import fold, tokenize
 
 log = logging.getLogger("app.reader")
@@ -287,14 +287,7 @@ class GenerativeGenerator:
             [c.sentence for c in written_over],
             [chunks[c.sentence.chunk_id] for c in written_over],
         )
-        checked = verify(
-            text,
-            shown,
-            self.embedder.embed,
-            self._check,
-            question,
-            translate=lambda sentence, chunk: self.translation(sentence, chunk, question),
-        )
+        checked = verify(text, shown, self.embedder.embed, self._check, question)
         clock.mark("verify")
         if checked.citations and check.profile.answered_by_type(checked.text):
             cited = [c.sentence.text for c in checked.citations]
@@ -477,55 +470,46 @@ class GenerativeGenerator:
         return dataclasses.replace(answer, text=text, notice=answer.notice + TRANSLATED)
 
     def translations(self, citations: Sequence[Citation], question: str) -> str | None:
-        """The cited French sentences as "According to the articles: <translation> [n] ...",
-        each as `translation` gives it; None when one is in English already or its
-        translation does not come out supported.
+        """The cited French sentences as "According to the articles: <translation> [n] ...":
+        translated by the model, one by one, each translation verified against its sentence
+        (numbers, names and meaning, not the model's check; a name may come from the question,
+        which the translator does not see, as "White House" for "Maison-Blanche"); None when a
+        sentence is in English already or a translation does not come out supported.
 
         Measured on the English questions of the two sets: README, "The reader"."""
+        prompt = load_prompt("translate", "en")
         parts = []
         for citation in citations:
-            kept = self.translation(citation.sentence, citation.chunk, question)
-            if kept is None:
+            source = " ".join(quotable(citation.sentence.text).split())
+            if detect_language(source) == "en":
+                return None  # an English article's sentence: quoted as it is
+            messages, fixed = translator_messages(source)
+            # a span of two or three sentences (`antecedents.py`) runs longer than one: French
+            # runs to about four characters a token, its English to fewer tokens
+            budget = max(_TRANSLATION_TOKENS, len(source) // 3)
+            written = "".join(self.chat.stream(messages, fixed, budget))
+            translation = " ".join(written.strip().split("\n")[0].split()).lstrip("-–•* ")
+            translation = _SPACED_INITIALS.sub(r"\1.", translation)  # "U. S." reads "U.S."
+            if detect_language(translation) != "en":
+                return None  # the sentence echoed, or half translated
+            shown = Evidence([citation.sentence], [citation.chunk])
+            # every sentence of the translation cites its source: a span of two or three
+            # (`antecedents.py`) translates to as many, and one without a marker is unsupported
+            marked = " ".join(
+                re.sub(r"\s*([.!?…]*)$", r" [1]\1", claim.sentence, count=1)
+                for claim in split_claims(translation)
+            )
+            # No model check here: over the 120 translations of `python -m eval.translations`,
+            # its 147 asks gave odds of Yes from 0.65 up (it removes under SUPPORT_ODDS 0.3),
+            # for about 1.5 s each; a translation that leaves out a fact is supported by its
+            # sentence, and the numbers, names and meaning are checked below.
+            checked = verify(marked, shown, self.embedder.embed, names_from=question)
+            if checked.unsupported or not checked.citations:
+                log.info("translation not supported: %r for %r", translation, source)
                 return None
+            kept = with_original_quotations(source, checked.text)
             parts.append(kept.replace("[1]", f"[{citation.marker}]"))
-        return f"{load_prompt('translate', 'en')['lead_in']} {' '.join(parts)}"
-
-    def translation(self, sentence: Sentence, chunk: Chunk, question: str) -> str | None:
-        """A French sentence (or span) of `chunk` translated by the model, each sentence of
-        the translation followed by "[1]", verified against it (numbers, names and meaning,
-        not the model's check; a name may come from the question, which the translator does
-        not see, as "White House" for "Maison-Blanche"); None when the sentence is in English
-        already or the translation does not come out supported. The model's replies are
-        remembered (`memo.py`): a sentence translated to check a claim and then for the
-        answer is translated once."""
-        source = " ".join(quotable(sentence.text).split())
-        if detect_language(source) == "en":
-            return None  # an English article's sentence: quoted as it is
-        messages, fixed = translator_messages(source)
-        # a span of two or three sentences (`antecedents.py`) runs longer than one: French
-        # runs to about four characters a token, its English to fewer tokens
-        budget = max(_TRANSLATION_TOKENS, len(source) // 3)
-        written = "".join(self.chat.stream(messages, fixed, budget))
-        translation = " ".join(written.strip().split("\n")[0].split()).lstrip("-–•* ")
-        translation = _SPACED_INITIALS.sub(r"\1.", translation)  # "U. S." reads "U.S."
-        if detect_language(translation) != "en":
-            return None  # the sentence echoed, or half translated
-        shown = Evidence([sentence], [chunk])
-        # every sentence of the translation cites its source: a span of two or three
-        # (`antecedents.py`) translates to as many, and one without a marker is unsupported
-        marked = " ".join(
-            re.sub(r"\s*([.!?…]*)$", r" [1]\1", claim.sentence, count=1)
-            for claim in split_claims(translation)
-        )
-        # No model check here: over the 120 translations of `python -m eval.translations`,
-        # its 147 asks gave odds of Yes from 0.65 up (it removes under SUPPORT_ODDS 0.3),
-        # for about 1.5 s each; a translation that leaves out a fact is supported by its
-        # sentence, and the numbers, names and meaning are checked below.
-        checked = verify(marked, shown, self.embedder.embed, names_from=question)
-        if checked.unsupported or not checked.citations:
-            log.info("translation not supported: %r for %r", translation, source)
-            return None
-        return with_original_quotations(source, checked.text)
+        return f"{prompt['lead_in']} {' '.join(parts)}"
 
 
 _SPACED_INITIALS = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")

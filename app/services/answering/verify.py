@@ -32,13 +32,7 @@ from dataclasses import dataclass, field
 from app.services.answering.chat import ChatModel, Messages, few_shot
 from app.services.answering.generator import Citation
 from app.services.answering.roles import rebound
-from app.services.answering.support import (
-    MARKERS,
-    Embed,
-    judge,
-    split_claims,
-    stated_numbers,
-)
+from app.services.answering.support import Embed, judge, split_claims
 from app.services.language import detect_language
 from prompts import load_examples, load_prompt
 from vectorstore import Chunk, Sentence
@@ -66,8 +60,6 @@ ANSWER_TERMS_MIN = 0.5
 
 # Whether the cited texts state everything the written sentence does.
 ModelCheck = Callable[[str, Sequence[str]], bool]
-# A cited sentence's verified English translation, each sentence marked [1]; None if none.
-Translate = Callable[[Sentence, Chunk], str | None]
 
 
 @dataclass
@@ -98,7 +90,6 @@ def verify(
     model_check: ModelCheck | None = None,
     question: str = "",
     names_from: str = "",
-    translate: Translate | None = None,
 ) -> Verified:
     """Keep the supported sentences of a generated answer, each with its citations.
 
@@ -114,10 +105,6 @@ def verify(
     question and in the translation of "Maison-Blanche"), so that the name can only have
     come from the sentence translated; its names may also translate the cited text's words
     (`support.judge`'s `translated_names`).
-
-    `translate` gives a cited sentence's verified English translation (or None): with it, a
-    claim in another language than its cited sentences that the meaning check refuses may
-    still be supported by what their translations say (`stated_in_translation`).
     """
     result = Verified(text="")
     kept: list[str] = []
@@ -132,15 +119,7 @@ def verify(
             judged = f"{question} {judged}"
             given = asked_names(question, claim.sentence)
         cited = _pinned(
-            judged,
-            claim.markers,
-            evidence,
-            embed,
-            model_check,
-            names_from,
-            question,
-            given,
-            translate,
+            judged, claim.markers, evidence, embed, model_check, names_from, question, given
         )
         if cited and bare:
             written = rebound(claim.sentence, question, [s.text for s, _ in cited], embed)
@@ -150,7 +129,7 @@ def verify(
                 judged = f"{question} {claim.sentence}"
                 given = asked_names(question, claim.sentence)
                 if not written or not _supported(
-                    judged, cited, embed, model_check, names_from, question, given, translate
+                    judged, cited, embed, model_check, names_from, question, given
                 ):
                     cited = []
         if not cited:
@@ -177,7 +156,6 @@ def _pinned(
     names_from: str = "",
     question: str = "",
     given: str = "",
-    translate: Translate | None = None,
 ) -> list[tuple[Sentence, Chunk]]:
     """The sentences the claim rests on: those it cites if they support it, else the one
     shown sentence that does (a small model cites [3] for the third sentence as often as for
@@ -190,7 +168,6 @@ def _pinned(
         names_from=names_from,
         question=question,
         given=given,
-        translate=translate,
     )
     if cited and supports(claim, cited):
         return cited
@@ -206,61 +183,20 @@ def _supported(
     names_from: str = "",
     question: str = "",
     given: str = "",
-    translate: Translate | None = None,
 ) -> bool:
     """Whether the cited sentences support the claim (the module's checks 1-3). `names_from`
     and `given` are texts whose names count as found beside the cited passages; only
-    `names_from`'s (a translation's question) may also translate the cited words. With
-    `translate`, a claim the meaning check alone refuses is weighed against the cited
-    sentences' translations (`stated_in_translation`)."""
+    `names_from`'s (a translation's question) may also translate the cited words."""
     texts = [sentence.text for sentence, _ in cited]
     if not holds_what_it_adds(claim, question, texts):
         return False
     # The passages and their articles' titles, which the writer saw: names may come from them.
     context = list(dict.fromkeys(t for _, chunk in cited for t in (chunk.doc.title, chunk.text)))
     context += [text for text in (names_from, given) if text]
-    verdict = judge(claim, texts, embed, context, translated_names=bool(names_from))
-    if not verdict.supported and not (
-        translate is not None
-        and verdict.numbers_ok
-        and verdict.names_ok
-        and stated_in_translation(claim, question, cited, translate)
-    ):
+    if not judge(claim, texts, embed, context, translated_names=bool(names_from)).supported:
         return False
     titled = [f"({chunk.doc.title}) {sentence.text}" for sentence, chunk in cited]
     return model_check is None or model_check(claim, titled)
-
-
-def stated_in_translation(
-    claim: str, question: str, cited: Sequence[tuple[Sentence, Chunk]], translate: Translate
-) -> bool:
-    """Whether a claim written in another language than its cited sentences adds to its
-    question only what their translations state: at least ANSWER_TERMS_MIN of its terms that
-    the question does not hold are in the translations, and every figure it states, spelled
-    or not, is one they state ("five years" states 5; "thirteen minutes" is not "twelve
-    minutes"). None of the sentences may fail to translate. Called once the numbers and names
-    are found and only the meaning check refused the claim; the translations are the ones an
-    English answer then shows.
-
-    Why: the meaning check compares whole sentences across languages, and a claim that states
-    one of its sentence's facts in the question's words falls under SIMILARITY_MIN ("The
-    Kerbihan river shuttle trip takes twelve minutes." against "Le billet ... coûte 1,50
-    euro, et le trajet dure douze minutes.": 0.49; "The Stargate project is meant to run for
-    5 years." against "... sur 5 ans.": 0.51). Within one language, what a claim adds is
-    checked word for word (`holds_what_it_adds`); this is the same check, read through the
-    sentences' translations (README, "Evaluation", change 30)."""
-    if detect_language(claim) == detect_language(" ".join(s.text for s, _ in cited)):
-        return False
-    translations = [translate(sentence, chunk) for sentence, chunk in cited]
-    if any(t is None for t in translations):
-        return False
-    text = MARKERS.sub("", " ".join(t for t in translations if t))
-    numbers = stated_numbers(text)
-    if not stated_numbers(claim) <= numbers:
-        return False  # "thirteen minutes", which the number check leaves to the meaning check
-    found = set(tokenize(text)) | numbers
-    added = set(tokenize(claim)) - set(tokenize(question))
-    return bool(added) and len(added & found) >= ANSWER_TERMS_MIN * len(added)
 
 
 def asked_names(question: str, answer: str) -> str:
