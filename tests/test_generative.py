@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from app.factory import create_app
 from app.services.answering.chat import ModelUnavailable
-from app.services.answering.generative import judged_in_order
+from app.services.answering.generative import judged_in_order, restates
 from app.services.answering.support import judge, split_claims
 from config import Settings
 from eval.__main__ import main as eval_main
@@ -884,3 +884,27 @@ def test_a_cited_span_is_judged_whole_then_by_its_sentences_the_last_first() -> 
         "D'autres grandes personnalités pourraient être lésées.",
         alone,
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "question", "restated"),
+    [
+        ("Elon Musk.", "Qu'a répondu Volodymyr Zelensky à Elon Musk ?", True),
+        ("Volodymyr Zelensky [1].", "What did Volodymyr Zelensky reply to Elon Musk?", True),
+        ("Chris Lehane [1].", "Who is the ex-Clinton White House lawyer that OpenAI hired?", False),
+        ("Musk [1].", "Who gave more to Trump's campaign, Musk or Altman?", False),
+        (
+            "Zelensky replied that he thanked Musk [1].",
+            "What did Volodymyr Zelensky reply to Elon Musk?",
+            False,
+        ),
+    ],
+)
+def test_a_bare_answer_repeating_its_question_is_no_answer(
+    written: str, question: str, restated: bool
+) -> None:
+    """h23: "Elon Musk." to a question naming him says nothing; it counts as the writer
+    declining (the candidates are then judged, and none answering, the service abstains). A
+    question offering alternatives is answered with its own words; a full sentence is verified
+    as usual."""
+    assert restates(written, question) is restated

@@ -222,6 +222,16 @@ def test_a_question_the_articles_do_not_answer_shows_no_model_text(reader: TestC
     assert body["answer"].startswith("Les articles ne le disent pas")
 
 
+def test_an_answer_that_only_repeats_the_question_s_names_is_declined(
+    reader: TestClient,
+) -> None:
+    """h23 of `eval/heldout.jsonl`: the articles say Musk attended conferences with Zelensky,
+    not what Zelensky replied to him. The writer answered "Elon Musk.", which passed every
+    check as a bare answer, and the conference sentence was quoted as the answer."""
+    body = ask(reader, "Qu'a répondu Volodymyr Zelensky à Elon Musk ?")
+    assert body["abstained"] and body["citations"] == [], body
+
+
 def test_a_compound_question_is_answered_in_both_its_parts(reader: TestClient) -> None:
     body = ask(
         reader,

@@ -492,3 +492,45 @@ def test_a_bare_answer_s_question_may_name_what_its_passage_spells_otherwise(
     # a name the answer gives must be in the passage
     invented = verify("Paul Méret [1].", shown, embedder.embed, question=question)
     assert invented.citations == [] and invented.unsupported == ["Paul Méret."]
+
+
+def test_a_sentence_opening_with_a_pronoun_is_judged_with_the_name_it_stands_for(
+    sample_settings: Settings, embedder: Embedder
+) -> None:
+    """q079: "He asked the courts for an injunction to prevent OpenAI from becoming a
+    for-profit company [2]." was removed (its meaning 0.54 against its French sentence: the
+    embedder knows nothing of "He"), and the answer lost its second fact. Judged with the name
+    the answer's sentence before it opened with, it is kept; what it claims must still be
+    there."""
+    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
+    question = (
+        "Musk has tried two ways to stop OpenAI from going for-profit: how much did he offer "
+        "to take it over, and what did he ask the courts for?"
+    )
+    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
+    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
+    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
+    offer, injunction = (
+        next(s for s in sentences if s.whole and s.text.startswith(start))
+        for start in ("Dans ce qui pourrait", "La récente injonction")
+    )
+    shown = Evidence([offer, injunction], [chunks[offer.chunk_id], chunks[injunction.chunk_id]])
+    asked = (
+        "He asked the courts for an injunction to prevent OpenAI from becoming a for-profit company"
+    )
+    answer = f"Musk offered 97 billion dollars to take over OpenAI [1]. {asked} [2]."
+    kept = verify(answer, shown, embedder.embed, question=question)
+    assert kept.unsupported == [] and [c.sentence for c in kept.citations] == [offer, injunction]
+    assert kept.text.endswith(f"{asked} [2].")  # the written sentence is shown as written
+    # with no name before it to stand for, the pronoun is judged as written
+    alone = verify(f"{asked} [2].", shown, embedder.embed, question=question)
+    assert alone.unsupported == [f"{asked}."]
+    # the name makes the meaning readable, not a claim true
+    wrong = verify(
+        "Musk offered 97 billion dollars to take over OpenAI [1]. He asked the courts to stop "
+        "the Stargate data centres being built in Texas [2].",
+        shown,
+        embedder.embed,
+        question=question,
+    )
+    assert len(wrong.unsupported) == 1 and wrong.unsupported[0].startswith("He asked")

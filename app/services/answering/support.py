@@ -221,6 +221,41 @@ def _names(text: str) -> set[str]:
     return names - _NOT_NAMES - _TITLES - STOPWORDS  # "(Il ...", ") The ..."
 
 
+# A written sentence that opens with a personal pronoun ("He asked the courts ...") and the
+# name a sentence opens with, a run of capitalised words ("Elon Musk offered ...").
+_PRONOUN = re.compile(r"^(?:He|She|Il|Elle)\b")
+_LEADING_NAME = re.compile(r"^[A-ZÀ-ÖØ-Þ][\w’'-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]*)*(?=\s+[a-zà-ÿ])")
+
+
+def leading_name(sentence: str, known: str) -> str:
+    """The name the sentence opens with, its subject ("Elon Musk offered ...": "Elon Musk"),
+    when every word of it is a name inside a sentence of `known` (the question and the
+    sentences the writer was shown), so that an opening word such as "Despite" or "Selon" is
+    not taken for one; "" otherwise."""
+    run = _LEADING_NAME.match(sentence)
+    if not run or run.group().endswith(("'s", "’s")):
+        return ""  # "Musk's company ...": the subject is not the name
+    words = _names(f"x {run.group()}")
+    if len(words) != len(run.group().split()) or not words <= _names(known):
+        return ""
+    return run.group()
+
+
+def with_subject(sentence: str, subject: str) -> str:
+    """The sentence with an opening personal pronoun replaced by `subject`, the name a
+    sentence before it opened with ("He asked the courts for an injunction": "Musk asked
+    ..."); the sentence itself when it opens otherwise or no subject is known.
+
+    Why: a written sentence is checked alone against the sentence it cites, and its meaning
+    is compared across languages by the embedder, to which a pronoun says nothing: "He asked
+    the courts for an injunction to prevent OpenAI from becoming a for-profit company" scores
+    0.54 against "La récente injonction demandée par Musk pour empêcher OpenAI de devenir une
+    entreprise à but lucratif ...", under SIMILARITY_MIN, and 0.71 with "Musk" (q079)."""
+    if not subject or not _PRONOUN.match(sentence):
+        return sentence
+    return _PRONOUN.sub(subject, sentence, count=1)
+
+
 _COGNATE_PREFIX = 6
 
 

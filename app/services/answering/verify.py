@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from app.services.answering.chat import ChatModel, Messages, few_shot
 from app.services.answering.generator import Citation
 from app.services.answering.roles import rebound
-from app.services.answering.support import Embed, judge, split_claims
+from app.services.answering.support import (
+    Embed,
+    judge,
+    leading_name,
+    split_claims,
+    with_subject,
+)
 from app.services.language import detect_language
 from prompts import load_examples, load_prompt
 from vectorstore import Chunk, Sentence
@@ -100,6 +106,10 @@ def verify(
     pinned, its name is checked against the role the question asks (`roles.rebound`): a name
     the sentence ties to nothing asked, beside one it ties to the role, gives way to that one.
 
+    A sentence opening with a personal pronoun ("He asked the courts ...") is judged with the
+    name the last sentence opening with one opened with in its place (`support.with_subject`),
+    a name that then counts as found.
+
     `names_from` is a text whose names count as found beside the cited sentences' passages:
     for a translation, the question, which the translator never saw ("White House" in the
     question and in the translation of "Maison-Blanche"), so that the name can only have
@@ -109,15 +119,18 @@ def verify(
     result = Verified(text="")
     kept: list[str] = []
     numbers: dict[tuple[str, int, int], int] = {}
+    known = " ".join([question, *(sentence.text for sentence in evidence.sentences)])
+    subject = ""  # the name the last sentence opening with one opened with
     for claim in split_claims(answer):
         # The whole sentence is judged, not only a quotation in it: what a model writes around
-        # a quote is a claim too.
-        judged = claim.sentence
+        # a quote is a claim too. One opening with "He" is judged with the name it stands for.
+        judged = with_subject(claim.sentence, subject)
+        subject = leading_name(claim.sentence, known) or subject
         bare = question and len(_MARKER.sub("", judged).split()) <= BARE_ANSWER_WORDS
-        given = ""
+        given = subject if judged != claim.sentence else ""
         if bare:
             judged = f"{question} {judged}"
-            given = asked_names(question, claim.sentence)
+            given = f"{given} {asked_names(question, claim.sentence)}".strip()
         cited = _pinned(
             judged, claim.markers, evidence, embed, model_check, names_from, question, given
         )
