@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.answering.support import copies_a_phrase, judge, keeps_facts, split_claims
+from app.services.answering.support import (
+    adds_found_words,
+    copies_a_phrase,
+    judge,
+    keeps_facts,
+    split_claims,
+)
 from app.services.answering.verify import Evidence, Verified, verify
 from app.services.retriever import HybridRetriever
 from config import Settings
-from vectorstore import ChromaStore, Embedder
+from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 
 
 @pytest.fixture(scope="module")
@@ -519,11 +525,12 @@ def test_a_sentence_opening_with_a_pronoun_is_judged_with_the_name_it_stands_for
         "He asked the courts for an injunction to prevent OpenAI from becoming a for-profit company"
     )
     answer = f"Musk offered 97 billion dollars to take over OpenAI [1]. {asked} [2]."
-    kept = verify(answer, shown, embedder.embed, question=question)
+    # judged without the question, which would let what it adds be found word by word
+    kept = verify(answer, shown, embedder.embed)
     assert kept.unsupported == [] and [c.sentence for c in kept.citations] == [offer, injunction]
     assert kept.text.endswith(f"{asked} [2].")  # the written sentence is shown as written
     # with no name before it to stand for, the pronoun is judged as written
-    alone = verify(f"{asked} [2].", shown, embedder.embed, question=question)
+    alone = verify(f"{asked} [2].", shown, embedder.embed)
     assert alone.unsupported == [f"{asked}."]
     # the name makes the meaning readable, not a claim true
     wrong = verify(
@@ -531,6 +538,80 @@ def test_a_sentence_opening_with_a_pronoun_is_judged_with_the_name_it_stands_for
         "the Stargate data centres being built in Texas [2].",
         shown,
         embedder.embed,
-        question=question,
     )
     assert len(wrong.unsupported) == 1 and wrong.unsupported[0].startswith("He asked")
+
+
+KERBIHAN = (
+    "Le billet de la navette fluviale de Kerbihan coûte 1,50 euro, et le trajet dure douze minutes."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "question", "cited", "found"),
+    [
+        (
+            "The Kerbihan river shuttle trip takes twelve minutes.",
+            "How long does the Kerbihan river shuttle trip take?",
+            KERBIHAN,
+            True,
+        ),
+        (  # a unit that is not the sentence's: both added words must be there
+            "The Kerbihan river shuttle trip takes twelve hours.",
+            "How long does the Kerbihan river shuttle trip take?",
+            KERBIHAN,
+            False,
+        ),
+        (
+            "The Kerbihan river shuttle runs every day.",
+            "How often does the Kerbihan river shuttle run?",
+            KERBIHAN,
+            False,
+        ),
+        (  # q042's span: "entire" translates "toute", a stop word of French
+            "The one-dollar offer to the US federal government will last for the entire year.",
+            "How long will the one-dollar offer to the US federal government last?",
+            "Cette initiative, qui s’étendra sur toute l’année prochaine, vise à intégrer l’IA "
+            "dans les rouages de l’administration publique.",
+            True,
+        ),
+        (
+            "The one-dollar offer to the US federal government will last for the entire decade.",
+            "How long will the one-dollar offer to the US federal government last?",
+            "Cette initiative, qui s’étendra sur toute l’année prochaine, vise à intégrer l’IA "
+            "dans les rouages de l’administration publique.",
+            False,
+        ),
+        (  # q017: what it adds are names, which the name check weighs, not this one
+            "The article on Altman's million-dollar donation cites Amazon and Meta as its sources.",
+            "Which publications does the article on Altman's million-dollar donation cite as its "
+            "sources?",
+            "Des entreprises comme Amazon et Meta, qui ont chacune annoncé un don d’un million de "
+            "dollars au même fonds d’inauguration, ont également pris part à cette initiative.",
+            False,
+        ),
+    ],
+)
+def test_what_a_claim_adds_to_its_question_is_found_word_by_word_across_languages(
+    claim: str, question: str, cited: str, found: bool, embedder: Embedder
+) -> None:
+    """A claim restating its question and giving one fact of a sentence in the other language
+    is under the meaning check (Kerbihan 0.49, q042 0.31 against its span): what it adds is
+    looked for word by word."""
+    assert adds_found_words(claim, question, [cited], embedder.embed) is found
+
+
+def test_a_claim_restating_its_question_with_the_sentence_s_fact_is_kept(
+    embedder: Embedder,
+) -> None:
+    """Through `verify`: the Kerbihan claim was removed, and the answer fell back to the
+    extractive one, headline included; a wrong unit is still removed."""
+    doc = DocumentMeta("kerbihan", "Kerbihan : la navette fluviale reprend", "kerbihan.txt")
+    chunk = Chunk("kerbihan:0", doc, KERBIHAN, 0, len(KERBIHAN), 0)
+    sentence = Sentence("kerbihan:0:0", doc.doc_id, chunk.id, KERBIHAN, 0, len(KERBIHAN))
+    shown = Evidence([sentence], [chunk])
+    question = "How long does the Kerbihan river shuttle trip take?"
+    right = "The Kerbihan river shuttle trip takes twelve minutes [1]."
+    assert verify(right, shown, embedder.embed, question=question).text == right
+    wrong = "The Kerbihan river shuttle trip takes twelve hours [1]."
+    assert verify(wrong, shown, embedder.embed, question=question).citations == []

@@ -5,7 +5,11 @@ the sentences it cites support it, or, when they do not (a wrong number, no mark
 sentence it was shown does, which it is then pinned to. Support means:
 
 1. `support.judge`: its numbers and names are in the cited sentences, and its key terms or its
-   meaning (a wrong figure or an invented name is the commonest invention);
+   meaning (a wrong figure or an invented name is the commonest invention); in the question's
+   language over sentences in another, what it adds to its question may be found word by word
+   instead of its meaning (`support.adds_found_words`): "The Kerbihan river shuttle trip
+   takes twelve minutes" restates its question and gives one of its sentence's two facts,
+   which the meaning check across languages does not see;
 2. what it adds to the question is there: when it is written in its cited sentences' language,
    at least half of its terms that the question does not hold are in them (`ANSWER_TERMS_MIN`),
    so that a sentence which only shares the question's words (a bare "supercherie [2]" cited to
@@ -34,6 +38,7 @@ from app.services.answering.generator import Citation
 from app.services.answering.roles import rebound
 from app.services.answering.support import (
     Embed,
+    adds_found_words,
     judge,
     leading_name,
     split_claims,
@@ -206,7 +211,14 @@ def _supported(
     # The passages and their articles' titles, which the writer saw: names may come from them.
     context = list(dict.fromkeys(t for _, chunk in cited for t in (chunk.doc.title, chunk.text)))
     context += [text for text in (names_from, given) if text]
-    if not judge(claim, texts, embed, context, translated_names=bool(names_from)).supported:
+    verdict = judge(claim, texts, embed, context, translated_names=bool(names_from))
+    if not verdict.supported and not (
+        verdict.numbers_ok
+        and verdict.names_ok
+        and question
+        and detect_language(claim) != detect_language(" ".join(texts))
+        and adds_found_words(claim, question, texts, embed)
+    ):
         return False
     titled = [f"({chunk.doc.title}) {sentence.text}" for sentence, chunk in cited]
     return model_check is None or model_check(claim, titled)
