@@ -276,6 +276,22 @@ def test_a_question_on_the_second_fact_of_a_sentence_is_answered_not_declined(
     assert (source or fact) in cited(body), body
 
 
+def test_an_english_claim_giving_one_fact_of_a_french_sentence_is_the_model_s_answer(
+    reader: TestClient,
+) -> None:
+    """The writer's "The Kerbihan river shuttle trip takes twelve minutes [1]." restates the
+    question and gives the second of its sentence's two facts: the meaning check across
+    languages scored it 0.49, and the answer was the extractive fallback, headline included.
+    What it adds to the question ("twelve minutes") is now found word by word."""
+    body = ask(reader, "How long does the Kerbihan river shuttle trip take?")
+    assert not body["abstained"] and not body["fallback"], body
+    assert re.search(r"twelve minutes|12 minutes", body["answer"]), body["answer"]
+    assert [c["text"] for c in body["citations"]] == [
+        "Le billet de la navette fluviale de Kerbihan coûte 1,50 euro, et le trajet dure douze "
+        "minutes."
+    ]
+
+
 def test_the_model_judges_whether_a_sentence_answers_its_question(reader: TestClient) -> None:
     """Answerability (`prompts/answerability.toml`), which rescues a wrongly declined answer
     and declines an answer resting on sentences about something else: the sentence listing the
