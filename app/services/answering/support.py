@@ -395,7 +395,7 @@ def adds_found_words(claim: str, question: str, cited: Sequence[str], embed: Emb
         {
             word
             for word in _LETTERS.findall(claim)
-            if word.islower() and word not in STOPWORDS and not set(tokenize(word)) <= asked
+            if word.islower() and fold(word) not in STOPWORDS and not set(tokenize(word)) <= asked
         }
     )
     if not added:
