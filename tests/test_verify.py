@@ -17,16 +17,31 @@ from config import Settings
 from vectorstore import ChromaStore, Chunk, DocumentMeta, Embedder, Sentence
 
 
+def retrieved(
+    settings: Settings, embedder: Embedder, question: str
+) -> tuple[list[Sentence], dict[str, Chunk]]:
+    """The whole sentences of the sample's top 5 chunks for the question, and those chunks by
+    id."""
+    store = ChromaStore.from_settings(settings, embedder.fingerprint)
+    retrieval = HybridRetriever(store, embedder, settings).retrieve(question, 5)
+    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
+    return [s for s in sentences if s.whole], {h.chunk.id: h.chunk for h in retrieval.hits}
+
+
+def evidence_of(sentences: list[Sentence], chunks: dict[str, Chunk]) -> Evidence:
+    """The sentences numbered as the writer would see them, each with its chunk."""
+    return Evidence(sentences, [chunks[s.chunk_id] for s in sentences])
+
+
 @pytest.fixture(scope="module")
 def evidence(sample_settings: Settings, embedder: Embedder) -> Evidence:
-    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(
-        "Combien Elon Musk a-t-il proposé pour OpenAI et combien SoftBank a-t-il injecté ?", 5
+    return evidence_of(
+        *retrieved(
+            sample_settings,
+            embedder,
+            "Combien Elon Musk a-t-il proposé pour OpenAI et combien SoftBank a-t-il injecté ?",
+        )
     )
-    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
-    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
-    whole = [s for s in sentences if s.whole]
-    return Evidence(whole, [chunks[s.chunk_id] for s in whole])
 
 
 def marker_of(evidence: Evidence, needle: str) -> int:
@@ -195,17 +210,14 @@ def test_what_a_claim_adds_to_its_question_must_be_in_the_sentence_it_rests_on(
     does not say the word: the word is what the answer adds, so it is pinned to the sentence
     that says it, and a claim resting on a sentence that only names its people is removed
     (both seen on eval/questions.jsonl, q072 and q014)."""
-    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
     question = (
         "De quel mot Musk a-t-il qualifié le projet Stargate en affirmant que Softbank "
         "n'avait pas les fonds ?"
     )
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
-    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
-    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
-    said = next(s for s in sentences if s.whole and "supercherie" in s.text)
-    about = next(s for s in sentences if s.whole and "OpenAI n’a pas les fonds" in s.text)
-    shown = Evidence([said, about], [chunks[said.chunk_id], chunks[about.chunk_id]])
+    sentences, chunks = retrieved(sample_settings, embedder, question)
+    said = next(s for s in sentences if "supercherie" in s.text)
+    about = next(s for s in sentences if "OpenAI n’a pas les fonds" in s.text)
+    shown = evidence_of([said, about], chunks)
     checked = verify("supercherie [2].", shown, embedder.embed, question=question)
     assert checked.text == "supercherie [1]." and checked.citations[0].sentence == said
     alone = Evidence([about], [chunks[about.chunk_id]])
@@ -485,14 +497,11 @@ def test_a_bare_answer_s_question_may_name_what_its_passage_spells_otherwise(
     "OpenAI" was looked for in a chunk that writes "Open AI": the right answer was removed and
     the reply fell back to the extractive one. The question's names are the question's; the
     answer's own name must still be in its passage."""
-    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
     question = "Quel ancien avocat de la Maison Blanche sous Bill Clinton OpenAI a-t-il recruté ?"
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
-    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
-    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
-    lehane = [s for s in sentences if s.whole and "Chris Lehane" in s.text]
+    sentences, chunks = retrieved(sample_settings, embedder, question)
+    lehane = [s for s in sentences if "Chris Lehane" in s.text]
     assert "OpenAI" not in chunks[lehane[0].chunk_id].text  # "Open AI"
-    shown = Evidence(lehane, [chunks[s.chunk_id] for s in lehane])
+    shown = evidence_of(lehane, chunks)
     kept = verify("Chris Lehane [1].", shown, embedder.embed, question=question)
     assert kept.text == "Chris Lehane [1]." and kept.unsupported == []
     # a name the answer gives must be in the passage
@@ -508,19 +517,16 @@ def test_a_sentence_opening_with_a_pronoun_is_judged_with_the_name_it_stands_for
     embedder knows nothing of "He"), and the answer lost its second fact. Judged with the name
     the answer's sentence before it opened with, it is kept; what it claims must still be
     there."""
-    store = ChromaStore.from_settings(sample_settings, embedder.fingerprint)
     question = (
         "Musk has tried two ways to stop OpenAI from going for-profit: how much did he offer "
         "to take it over, and what did he ask the courts for?"
     )
-    retrieval = HybridRetriever(store, embedder, sample_settings).retrieve(question, 5)
-    sentences, _ = retrieval.corpus.sentences_of([h.chunk.id for h in retrieval.hits])
-    chunks = {h.chunk.id: h.chunk for h in retrieval.hits}
+    sentences, chunks = retrieved(sample_settings, embedder, question)
     offer, injunction = (
-        next(s for s in sentences if s.whole and s.text.startswith(start))
+        next(s for s in sentences if s.text.startswith(start))
         for start in ("Dans ce qui pourrait", "La récente injonction")
     )
-    shown = Evidence([offer, injunction], [chunks[offer.chunk_id], chunks[injunction.chunk_id]])
+    shown = evidence_of([offer, injunction], chunks)
     asked = (
         "He asked the courts for an injunction to prevent OpenAI from becoming a for-profit company"
     )
