@@ -143,6 +143,23 @@ def test_a_count_must_count_the_thing_asked_about_in_either_language(embedder: E
         assert not check.could_answer(dollars)
 
 
+def test_a_thing_the_word_vectors_miss_across_languages_is_left_to_the_model(
+    embedder: Embedder,
+) -> None:
+    """ "votes" / "voix" 0.62: the row counting the list's votes does not speak of votes to
+    the word vectors; without the thing (`without_the_thing`, for the reader's model to judge)
+    it holds what is asked, and every other check still holds."""
+    row = "Liste: Agir pour Castelmoron (Paul Dufresne) ; Voix: 2073 ; Pourcentage: 48,7"
+    check = _check("How many votes did the Agir pour Castelmoron list get?", row, embedder)
+    assert not check.could_answer(row)
+    relaxed = check.without_the_thing()
+    assert relaxed.profile.thing is None and relaxed.could_answer(row)
+    assert relaxed.coverage(row) == check.coverage(row)
+    hires = "Ardelis prévoit d'y embaucher 340 salariés d'ici 2026."
+    before = _check("Combien de salariés travaillaient à l'usine ?", hires, embedder)
+    assert not before.without_the_thing().could_answer(hires)  # a plan is not what was (F19)
+
+
 def test_names_are_found_translated_and_missing_ones_are_named(embedder: Embedder) -> None:
     passages = "Il a soutenu le candidat démocrate Andrew Yang en juin, à la Maison Blanche."
     question = "Which Democratic candidate did he back in June at the White House, says Barlow?"

@@ -146,6 +146,36 @@ def test_f19_a_figure_that_answers_something_else_is_no_answer(
     assert body["abstained"] and body["citations"] == [], body["answer"]
 
 
+@pytest.mark.parametrize(
+    ("question", "fact", "source", "wrong"),
+    [
+        # F10 asked in English: "votes" / "voix" are far apart as single words (0.62), and the
+        # row was never a candidate; the model reads it, and its figure is the one quoted.
+        ("How many votes did the Agir pour Castelmoron list get?", r"\b2073\b", "2073", "2184"),
+        # F05 asked in English: "cup" / "gobelet" 0.45.
+        (
+            "How much did a cup of mulled wine cost at the Saint-Aubrac Christmas market?",
+            r"\b4 (?:euros?|€)",
+            "4 €",
+            "3.1",
+        ),
+    ],
+)
+def test_an_english_count_or_price_of_a_thing_worded_apart_in_french_is_answered(
+    reader: TestClient, question: str, fact: str, source: str, wrong: str
+) -> None:
+    body = ask(reader, question)
+    assert not body["abstained"] and re.search(fact, body["answer"]), body
+    assert source in cited(body) and wrong not in body["answer"], body
+
+
+def test_a_figure_the_model_invents_over_such_candidates_is_no_answer(reader: TestClient) -> None:
+    """No sentence gives the shuttle's seats; the model wrote "1,500 seats", which no
+    candidate states (the fare is "1,50 euro"): nothing is quoted for it."""
+    body = ask(reader, "How many seats does the Kerbihan river shuttle have?")
+    assert body["abstained"] and body["citations"] == [], body
+
+
 def test_f19_the_question_the_one_line_article_does_answer(reader: TestClient) -> None:
     body = ask(reader, "Combien coûtera le chantier du pont de Kerlouan ?")
     assert not body["abstained"] and "9,6 millions" in body["answer"]

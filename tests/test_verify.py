@@ -551,6 +551,7 @@ def test_a_sentence_opening_with_a_pronoun_is_judged_with_the_name_it_stands_for
 KERBIHAN = (
     "Le billet de la navette fluviale de Kerbihan coûte 1,50 euro, et le trajet dure douze minutes."
 )
+MULLED_WINE = "Le vin chaud était vendu 4 € le gobelet, un prix jugé élevé par les habitués."
 
 
 @pytest.mark.parametrize(
@@ -586,6 +587,18 @@ KERBIHAN = (
             "How long will the one-dollar offer to the US federal government last?",
             "Cette initiative, qui s’étendra sur toute l’année prochaine, vise à intégrer l’IA "
             "dans les rouages de l’administration publique.",
+            False,
+        ),
+        (  # a currency sign is a word: "euros" / "€" 0.77 (field case F05 asked in English)
+            "A cup of mulled wine cost 4 euros.",
+            "How much did a cup of mulled wine cost at the Saint-Aubrac Christmas market?",
+            MULLED_WINE,
+            True,
+        ),
+        (
+            "A cup of mulled wine cost 4 dollars.",
+            "How much did a cup of mulled wine cost at the Saint-Aubrac Christmas market?",
+            MULLED_WINE,
             False,
         ),
         (  # q017: what it adds are names, which the name check weighs, not this one

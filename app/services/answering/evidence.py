@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -357,6 +357,17 @@ class EvidenceCheck:
         if thing is None:
             return True
         return bool(self._best_matches((thing,), text)[0] >= self._threshold)
+
+    def without_the_thing(self) -> EvidenceCheck:
+        """The same check with no thing asked about (`speaks_of_the_thing` always True): for
+        the reader, whose model then judges what the word vectors could not match
+        (`GenerativeGenerator.stream`)."""
+        return EvidenceCheck(
+            replace(self.profile, thing=None),
+            self._question_vectors,
+            self._vocabulary,
+            self._threshold,
+        )
 
     def coverage(self, sentence: str) -> float:
         """Weighted mean best similarity of the question's words with the sentence's words.

@@ -52,6 +52,7 @@ from app.services.answering.antecedents import overlaps
 from app.services.answering.candidates import (
     choose_candidates,
     compound_evidence,
+    reading_order,
     within_budget,
 )
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
@@ -60,7 +61,13 @@ from app.services.answering.extractive import ExtractiveGenerator, Scored, quota
 from app.services.answering.generator import Answer, Citation
 from app.services.answering.memo import ANSWER_ENTRIES
 from app.services.answering.model_queue import ModelQueue, QueueFull
-from app.services.answering.support import MARKERS, copies_a_phrase, keeps_facts, split_claims
+from app.services.answering.support import (
+    MARKERS,
+    copies_a_phrase,
+    keeps_facts,
+    split_claims,
+    states_its_numbers,
+)
 from app.services.answering.verify import (
     BARE_ANSWER_WORDS,
     Evidence,
@@ -221,6 +228,8 @@ class GenerativeGenerator:
             ),
         )
         candidates = choose_candidates(evidence, shown)
+        if not candidates and not parts:
+            candidates = self._thing_unmatched(question, language, retrieval, check)
         if not candidates:
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
@@ -241,6 +250,27 @@ class GenerativeGenerator:
                 evidence, language, retrieval, fallback=True, notice=exc.message
             )
 
+    def _thing_unmatched(
+        self, question: str, language: Language, retrieval: Retrieval, check: EvidenceCheck
+    ) -> list[Scored]:
+        """Up to CANDIDATES sentences, in another language than the question, that would
+        answer it but for the check that they speak of the thing it counts or prices
+        (`EvidenceCheck.speaks_of_the_thing`), which they may do in words the word vectors do
+        not pair with the question's: for the model to read as candidates (written over,
+        verified and judged as any), never quoted by a fallback, which keeps to the
+        extractive checks. [] when the question asks of no thing.
+
+        Why: across languages, a word and its translation may be far apart as single words
+        (USE v3 cosine "votes" / "voix" 0.62, "cup" / "gobelet" 0.45, under the 0.75 the check
+        wants): "How many votes did the Agir pour Castelmoron list get?" was abstained over
+        « Liste: Agir pour Castelmoron (Paul Dufresne) ; Voix: 2073 ; ... », with which the
+        French question is answered (field case F10)."""
+        if check.profile.thing is None:
+            return []
+        found = self.extractive.answering_sentences(question, retrieval, check.without_the_thing())
+        foreign = [s for s in found if detect_language(s.sentence.text) != language]
+        return choose_candidates(reading_order(foreign))
+
     def _read(
         self,
         question: str,
@@ -256,7 +286,12 @@ class GenerativeGenerator:
 
         A verified answer that does not hold the kind of thing asked for (no figure for "how
         much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
-        small model writes true sentences beside the question as readily as answers."""
+        small model writes true sentences beside the question as readily as answers.
+
+        `evidence` (the extractive checks' answering sentences, which a fallback quotes) is
+        empty when the candidates are sentences those checks could not confirm
+        (`_thing_unmatched`): an answer the verifier refuses then falls back to the candidate
+        the model took its figure from (`_pointed_at`), or to the abstention."""
         clock = _Stages(self.chat)
         titles = {hit.chunk.doc_id: hit.chunk.doc.title for hit in retrieval.hits}
         written_over = within_budget(candidates, titles, parts)
@@ -320,6 +355,9 @@ class GenerativeGenerator:
                 notice=PART_QUOTED if completed else "",
             )
             return
+        if not evidence and (pointed := self._pointed_at(question, candidates, checked)):
+            yield self._quoted(pointed, question, language, retrieval, clock)
+            return
         fallback = self.extractive.compose(
             evidence,
             language,
@@ -332,6 +370,28 @@ class GenerativeGenerator:
         clock.mark("translate")
         clock.log()
         yield translated or fallback
+
+    def _pointed_at(
+        self, question: str, candidates: list[Scored], checked: Verified
+    ) -> Scored | None:
+        """The first candidate that states every number of a sentence the model wrote and
+        the verifier refused (one stating a number), if the model judges that it answers
+        the question with odds of OFF_QUESTION or more; else None. ModelUnavailable when the
+        model fails while judging.
+
+        For candidates that no extractive check confirmed (`_thing_unmatched`): the model
+        wrote "The Agir pour Castelmoron list received 2073 votes." and "A cup of mulled wine
+        cost 4 euros.", right, but neither meaning nor words can be found across languages
+        in « Liste: Agir pour Castelmoron (Paul Dufresne) ; Voix: 2073 ; Pourcentage: 48,7 »;
+        the sentence it read its figure in is quoted instead, which states only what the
+        article does. An invented figure ("1,500 seats" for a shuttle the article gives no
+        seats for) points at no candidate, and the service abstains."""
+        for candidate in candidates:
+            text = candidate.sentence.text
+            if any(states_its_numbers(MARKERS.sub("", c), text) for c in checked.unsupported):
+                odds = self.answerability(question, [text])[0]
+                return candidate if odds >= OFF_QUESTION else None
+        return None
 
     def answerability(self, question: str, sentences: Sequence[str]) -> list[float]:
         """The model's odds, in [0, 1], that each sentence answers the question

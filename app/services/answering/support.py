@@ -199,6 +199,13 @@ def stated_numbers(text: str) -> set[str]:
     return _numbers(text) | _numbers(alpha2digit(text, detect_language(text)))
 
 
+def states_its_numbers(claim: str, text: str) -> bool:
+    """Whether the claim states at least one number and the text states every one it does
+    (`stated_numbers`): "received 2073 votes" of « ... ; Voix: 2073 ; ... »."""
+    numbers = _numbers(claim)
+    return bool(numbers) and numbers <= stated_numbers(text)
+
+
 # Months and days are capitalised in English and are dates, not names ("June": "juin").
 _NOT_NAMES = frozenset(
     "january february march april may june july august september october november december "
@@ -376,6 +383,9 @@ def _span_sentences(cited: Sequence[str]) -> list[str]:
 # adding two words ("twelve hours") must have both.
 ADDED_WORD_MIN = 0.75
 _LETTERS = re.compile(r"[^\W\d_]+")
+# A cited text's words, and its currency signs: "euros" / "€" 0.77, so "4 € le gobelet" gives
+# the "euros" of "a cup cost 4 euros".
+_CITED_WORD = re.compile(r"[^\W\d_]{2,}|[€$£¥]")
 
 
 def adds_found_words(claim: str, question: str, cited: Sequence[str], embed: Embed) -> bool:
@@ -401,7 +411,7 @@ def adds_found_words(claim: str, question: str, cited: Sequence[str], embed: Emb
     if not added:
         return False
     # the cited texts' words, stop words included: "entire" translates "toute" (0.87)
-    words = sorted({word for text in cited for word in _LETTERS.findall(text) if len(word) > 1})
+    words = sorted({word for text in cited for word in _CITED_WORD.findall(text)})
     if not words:
         return False
     vectors = embed([*added, *words])
