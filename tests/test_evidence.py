@@ -32,10 +32,34 @@ from vectorstore.tokens import surface_words
         ("Which subsidies does Trump plan to scrap?", None),
         # a preamble before a colon: the question is after it
         ("Musk has tried two ways to stop OpenAI: how much did he offer?", "quantity"),
+        # how often: a frequency, not any figure
+        ("À quelle fréquence circule la navette fluviale de Kerbihan ?", "frequency"),
+        ("Combien de fois par semaine le marché a-t-il lieu ?", "frequency"),
+        ("How often does the Kerbihan river shuttle run?", "frequency"),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, wants: str | None) -> None:
     assert QuestionProfile.of(question).wants == wants
+
+
+@pytest.mark.parametrize(
+    ("sentence", "answers"),
+    [
+        ("La navette circule toutes les vingt minutes de 6 h 30 à 21 h.", True),
+        ("Le marché se tient deux fois par semaine, place du Général-de-Gaulle.", True),
+        ("The shuttle runs every hour on weekdays.", True),
+        ("Le conseil se réunit chaque mois.", True),
+        # a figure, a date, a fare: not how often
+        ("Le billet de la navette coûte 1,50 euro, et le trajet dure douze minutes.", False),
+        ("La ville de Kerbihan a mis en service lundi une navette fluviale électrique.", False),
+    ],
+)
+def test_how_often_wants_a_frequency(sentence: str, answers: bool) -> None:
+    """ "How often does the Kerbihan river shuttle run?" had three candidates, none saying
+    how often (the headline, the launch, the fare); « La navette circule toutes les vingt
+    minutes » ranked fourth, unseen by the model, which wrote "runs every day"."""
+    for question in ("À quelle fréquence circule la navette ?", "How often does the shuttle run?"):
+        assert QuestionProfile.of(question).answered_by_type(sentence) is answers
 
 
 def test_names_are_the_capitalised_words_inside_the_question() -> None:

@@ -434,6 +434,26 @@ def test_a_candidate_judged_to_answer_is_quoted_when_the_model_declines(
     assert len(model.judged) >= 2  # every candidate was judged, not only the first
 
 
+def test_a_candidate_judged_to_answer_is_quoted_whatever_its_extractive_score(
+    client: TestClient, sample_settings: Settings
+) -> None:
+    """A candidate the model judges answers is quoted even when it scores under the extractive
+    answer's threshold (a candidate of `_thing_unmatched` may): the quotation had been the
+    extractive answer's, which keeps only sentences over it, and came out empty ("According
+    to the articles (quoted in the original French): ", no citation)."""
+    from app.services.answering import ExtractiveGenerator, GenerativeGenerator
+
+    components = client.app.state.components  # type: ignore[attr-defined]
+    # Over the threshold: only the 97 billion offer (1.2); the sentence judged scores 0.91.
+    strict = ExtractiveGenerator(sample_settings.model_copy(update={"abstain_threshold": 1.0}))
+    model = ScriptedReader("Les articles ne le disent pas.", lambda s: 0.95 * ("sur X" in s))
+    generator = GenerativeGenerator(model, components.embedder, strict)  # type: ignore[arg-type]
+    answer = generator.answer(MUSK, "fr", components.retriever.retrieve(MUSK, 5))
+    assert not answer.abstained and [c.marker for c in answer.citations] == [1], answer
+    assert "Musk a déclaré sur X" in answer.citations[0].sentence.text
+    assert answer.text.startswith("D’après les articles : « Musk a déclaré sur X"), answer.text
+
+
 def test_an_answer_whose_cited_sentences_do_not_answer_is_declined(client: TestClient) -> None:
     """The written answer is supported by what it cites, but the model judges no cited
     sentence answers the question, nor any other candidate clearly: the service abstains."""

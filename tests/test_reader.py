@@ -176,6 +176,19 @@ def test_a_figure_the_model_invents_over_such_candidates_is_no_answer(reader: Te
     assert body["abstained"] and body["citations"] == [], body
 
 
+def test_how_often_is_answered_with_the_frequency_or_not_at_all(reader: TestClient) -> None:
+    """The model had been shown the headline, the launch and the fare, none saying how often
+    the shuttle runs; it wrote "runs every day", which the checks removed, and the fallback
+    quoted the headline and the launch. Asked in English, the sentence stating it scores under
+    the abstention threshold (its vector is far from the question's: cosine 0.13)."""
+    body = ask(reader, "À quelle fréquence circule la navette fluviale de Kerbihan ?")
+    assert not body["abstained"] and "vingt minutes" in body["answer"], body
+    assert "vingt minutes" in cited(body), body
+    body = ask(reader, "How often does the Kerbihan river shuttle run?")
+    assert body["abstained"] or re.search(r"\btwenty\b|\b20\b", body["answer"]), body
+    assert "Une navette fluviale pour Kerbihan" not in cited(body), body
+
+
 def test_f19_the_question_the_one_line_article_does_answer(reader: TestClient) -> None:
     body = ask(reader, "Combien coûtera le chantier du pont de Kerlouan ?")
     assert not body["abstained"] and "9,6 millions" in body["answer"]

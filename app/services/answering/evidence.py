@@ -10,7 +10,8 @@ embedder ("Democrats" matches "démocrates", "June" matches "juin"):
   Mark Zuckerberg's, nor one that never mentions "Musk's $97 billion offer" how it was received);
 - answer type: a "how much" question needs a number the question does not already hold, a
   "what percentage" question a percentage, a "what year" / "when" question a date, a "what is
-  the name" or "where" question a name;
+  the name" or "where" question a name, a "how often" question a frequency ("toutes les vingt
+  minutes", "twice a day");
 - the thing asked about: "how many employees" needs a sentence that speaks of employees, not of
   dollars, and "the names of the two models" one that names models, not an offer;
 - years: a question set in a year ("Altman's 2019 fundraiser") is answered by a sentence that
@@ -34,8 +35,10 @@ import numpy as np
 
 from vectorstore.tokens import ELISION, STOPWORDS, fold, fold_text, fold_word, stem, surface_words
 
-AnswerType = Literal["name", "place", "quantity", "percent", "year", "date"]
-_FIGURE_TYPES: frozenset[AnswerType | None] = frozenset({"quantity", "percent", "year", "date"})
+AnswerType = Literal["name", "place", "frequency", "quantity", "percent", "year", "date"]
+_FIGURE_TYPES: frozenset[AnswerType | None] = frozenset(
+    {"frequency", "quantity", "percent", "year", "date"}
+)
 
 # Words that frame a question rather than say what it is about.
 _FRAME = frozenset(
@@ -87,6 +90,13 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
             r"|what date|what is the date|date of birth|since when)\b"
         ),
     ),
+    (  # before "quantity": "combien de fois par semaine" asks how often
+        "frequency",
+        re.compile(
+            r"\b(?:how often|how frequently|how many times (?:a|an|per|each)|a quelle frequence"
+            r"|tous les combien|combien de fois par|a quel rythme)\b"
+        ),
+    ),
     (
         "quantity",
         re.compile(
@@ -121,6 +131,14 @@ _CURRENCY = r"(?:euros?|€|dollars?|\$|livres?|£|francs?|chf|centimes?|yuans?|
 _MONEY = re.compile(
     rf"(?:{_NUMBER.pattern})(?:\s+(?:de\s+|d['’]\s*)?[\w-]+){{0,2}}?\s*(?:de\s+|d['’]\s*|of\s+)?"
     rf"{_CURRENCY}(?!\w)|\b(?:un|une|one|a) (?:dollar|euro)\b|[$€£]\s?\d|\bgratuit|\bfree\b"
+)
+# How often something happens: "toutes les vingt minutes", "deux fois par jour", "every
+# hour", "daily" (matched in folded text).
+_FREQUENCY = re.compile(
+    r"\b(?:tou(?:te)?s les|chaque|every|each|par (?:jour|nuit|semaine|mois|an|annee|heure)"
+    r"|per (?:day|night|week|month|year|hour)|fois par|times? (?:a|an|per)"
+    r"|(?:a|an) (?:day|night|week|month|year|hour)|quotidien\w*|hebdomadaire\w*|mensuel\w*"
+    r"|annuel\w*|daily|nightly|weekly|monthly|yearly|annually|hourly)\b"
 )
 # A figure the question is set in ("Musk's $97 billion offer"): its first group of digits, two at
 # least, since one is often spelled out in the article ("$1 million", "un million"); so "97" is
@@ -287,6 +305,8 @@ class QuestionProfile:
                 )
             case "quantity":
                 return bool(set(_NUMBER.findall(folded)) - self.numbers)
+            case "frequency":
+                return bool(_FREQUENCY.search(folded))
             case "percent":
                 return bool(_PERCENT.search(folded))
             case "year":

@@ -264,9 +264,11 @@ class GenerativeGenerator:
         (USE v3 cosine "votes" / "voix" 0.62, "cup" / "gobelet" 0.45, under the 0.75 the check
         wants): "How many votes did the Agir pour Castelmoron list get?" was abstained over
         « Liste: Agir pour Castelmoron (Paul Dufresne) ; Voix: 2073 ; ... », with which the
-        French question is answered (field case F10)."""
-        if check.profile.thing is None:
-            return []
+        French question is answered (field case F10). Only for a count or a price: asked "What
+        are the names of the two open models ...?" (q091, unanswerable), the model judged a
+        sentence naming ChatGPT Enterprise to answer it (0.9 or more)."""
+        if check.profile.thing is None or check.profile.wants != "quantity":
+            return []  # a name's thing stays checked: "the names of the two open models" (q091)
         found = self.extractive.answering_sentences(question, retrieval, check.without_the_thing())
         foreign = [s for s in found if detect_language(s.sentence.text) != language]
         return choose_candidates(reading_order(foreign))
@@ -481,9 +483,19 @@ class GenerativeGenerator:
         clock: _Stages,
     ) -> Answer:
         """A candidate judged to answer, quoted with the JUDGED notice (translated for an
-        English question, as `translated`)."""
-        quoted = self.extractive.compose(
-            [candidate], language, retrieval, backend=self.name, notice=JUDGED
+        English question, as `translated`), whatever its extractive score: the model chose it
+        (the extractive answer keeps only sentences over ABSTAIN_THRESHOLD, and a candidate of
+        `_thing_unmatched` may be under it)."""
+        chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
+        sentence = candidate.sentence
+        citation = Citation(1, sentence, chunks[sentence.chunk_id], round(candidate.score, 4))
+        quoted = Answer(
+            ExtractiveGenerator.render([citation], language),
+            language,
+            False,
+            self.name,
+            [citation],
+            notice=JUDGED,
         )
         translated = self.translated(quoted, question)
         clock.mark("translate")
