@@ -434,6 +434,44 @@ def test_a_candidate_judged_to_answer_is_quoted_when_the_model_declines(
     assert len(model.judged) >= 2  # every candidate was judged, not only the first
 
 
+@pytest.mark.parametrize(
+    ("written", "declined"),
+    [
+        ("The articles do not say.", True),
+        ("Sam Altman's annual salary is not mentioned in the articles.", True),
+        ("The number of employees has not been disclosed.", True),
+        ("The articles don't mention it.", True),
+        ("Le salaire de Sam Altman n’est pas précisé dans les articles.", True),
+        ("Les articles ne précisent pas son salaire.", True),
+        ("Aucune information sur le salaire n'est donnée.", True),
+        ("The price was not disclosed [1].", False),  # a source withholding it: a claim
+        ("The salary isn't mentioned. He donated $1 million [1].", False),
+        ("Sam Altman a donné un million de dollars [1].", False),
+        ("OpenAI has 1,000 employees.", False),
+    ],
+)
+def test_a_decline_in_the_model_s_own_words_is_a_decline(written: str, declined: bool) -> None:
+    from app.services.answering.generative import declines
+
+    assert declines(written) is declined
+
+
+def test_a_model_declining_in_its_own_words_gets_no_quotation_it_read_as_no_answer(
+    client: TestClient,
+) -> None:
+    """The writer says in its own words that the articles do not state the salary, and judges
+    no candidate to answer: the service abstains, where the extractive fallback had quoted the
+    sentences it had just read."""
+    model = ScriptedReader(
+        "Le salaire de Sam Altman n'est pas mentionné dans les articles.", lambda s: 0.5
+    )
+    answer = _answer_with(
+        client, model, "Combien Sam Altman a-t-il donné au fonds d'inauguration ?"
+    )
+    assert answer.abstained and not answer.fallback and answer.citations == []
+    assert model.judged  # the candidates were judged before abstaining, as for any decline
+
+
 def test_a_candidate_judged_to_answer_is_quoted_whatever_its_extractive_score(
     client: TestClient, sample_settings: Settings
 ) -> None:

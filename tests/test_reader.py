@@ -265,6 +265,15 @@ def test_a_question_the_articles_do_not_answer_shows_no_model_text(reader: TestC
     assert body["answer"].startswith("Les articles ne le disent pas")
 
 
+def test_a_decline_in_the_model_s_own_words_gets_no_quotation(reader: TestClient) -> None:
+    """Asked in English, the rules find candidates (Altman's donation) and the writer answers
+    "Sam Altman's annual salary is not mentioned in the articles.": a decline, not a claim to
+    check; the fallback had quoted the donation and « Surtout pour un : Sam Altman. »."""
+    body = ask(reader, "What is Sam Altman's annual salary?")
+    assert body["abstained"] and not body["fallback"] and body["citations"] == [], body
+    assert body["answer"].startswith("The articles do not say")
+
+
 def test_an_answer_that_only_repeats_the_question_s_names_is_declined(
     reader: TestClient,
 ) -> None:

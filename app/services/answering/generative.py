@@ -726,8 +726,39 @@ def restates(text: str, question: str) -> bool:
     )
 
 
+# A sentence saying that what is asked is not stated (folded: lower case, no accents): "Sam
+# Altman's annual salary is not mentioned in the articles.", « Le montant n'est pas précisé. »
+_NOT_STATED = re.compile(
+    r"\b(?:(?:is|are|was|were|has|have) (?:not|never)|isn't|aren't|wasn't|hasn't|haven't)"
+    r"(?: been)? (?:mentioned|stated|specified|given|provided|indicated|disclosed|reported"
+    r"|known)\b"
+    r"|\b(?:do|does|did) not (?:say|mention|state|specify|give|provide|indicate|disclose|report)\b"
+    r"|\b(?:don't|doesn't|didn't) (?:say|mention|state|specify|give|provide|indicate)\b"
+    r"|\bno (?:information|mention|details?|figures?|data)\b"
+    r"|\bn['’](?:est|etait|a ete) pas (?:mentionne|precise|indique|donne|connu|communique|cite)"
+    r"|\bne sont pas (?:mentionne|precise|indique|donne|connu|communique|cite)"
+    r"|\bne (?:le |l['’]|les |la )?(?:disent|dit|mentionnent|mentionne|precisent|precise"
+    r"|indiquent|indique|donnent|donne|citent|cite) (?:pas|rien)\b"
+    r"|\b(?:aucune |pas d['’]|pas de )(?:information|mention|precision|indication|donnee)"
+)
+
+
 def declines(text: str) -> bool:
-    """Whether the model said, as its rules tell it to, that the articles do not answer."""
+    """Whether the model said that the articles do not answer: in the words its rules give it
+    ("The articles do not say"), or in its own, every sentence it wrote saying, with no
+    citation marker, that what is asked is not stated ("Sam Altman's annual salary is not
+    mentioned in the articles.", « Le salaire n'est pas précisé. »).
+
+    Why its own words too: taken for a claim, such a sentence failed the checks (it cites
+    nothing) and the extractive fallback quoted the sentences the model had just read and
+    found not to answer ("What is Sam Altman's annual salary?" got his donation and « Surtout
+    pour un : Sam Altman. »). A sentence with a marker may report that a source withheld
+    something ("The price was not disclosed [1]."): it stays a claim, checked as any."""
     phrases = [fold(load_prompt("answer", lang)["abstain"]) for lang in ("fr", "en")]
     said = fold(text).strip().strip('.!«»" ')
-    return any(said.startswith(p) and len(said) < 2 * len(p) for p in phrases)
+    if any(said.startswith(p) and len(said) < 2 * len(p) for p in phrases):
+        return True
+    claims = split_claims(text)
+    return bool(claims) and all(
+        not claim.markers and _NOT_STATED.search(fold(claim.sentence)) for claim in claims
+    )
