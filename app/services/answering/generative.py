@@ -6,8 +6,9 @@
    without asking the model.
 2. Write (`prompts/answer_<lang>.toml`, with worked examples): the model sees the candidates
    numbered and answers in the question's language with `[n]` after each sentence, or says the
-   articles do not say (step 4 then quotes a candidate or abstains, showing none of the
-   model's text). Its text streams to the client as it comes.
+   articles do not say, in its rules' words or its own (`declines`; step 4 then quotes a
+   candidate or abstains, showing none of the model's text). Its text streams to the client
+   as it comes.
 3. Verify (`verify.py`): each written sentence must be supported by the candidates it cites (or
    is pinned to the one that supports it): their numbers and names, what it adds to the
    question, their meaning, and the model's own Yes when asked; a bare name is the one the
