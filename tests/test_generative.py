@@ -444,6 +444,7 @@ def test_a_candidate_judged_to_answer_is_quoted_when_the_model_declines(
         ("Le salaire de Sam Altman n’est pas précisé dans les articles.", True),
         ("Les articles ne précisent pas son salaire.", True),
         ("Aucune information sur le salaire n'est donnée.", True),
+        ("Le montant n'a pas été communiqué.", True),
         ("The price was not disclosed [1].", False),  # a source withholding it: a claim
         ("The salary isn't mentioned. He donated $1 million [1].", False),
         ("Sam Altman a donné un million de dollars [1].", False),
