@@ -729,6 +729,7 @@ def restates(text: str, question: str) -> bool:
 
 # A sentence saying that what is asked is not stated (folded: lower case, no accents): "Sam
 # Altman's annual salary is not mentioned in the articles.", « Le montant n'est pas précisé. »
+_STATED_FR = r"(?:mentionne|precise|indique|donne|connu|communique|cite)"  # participles
 _NOT_STATED = re.compile(
     r"\b(?:(?:is|are|was|were|has|have) (?:not|never)|isn't|aren't|wasn't|hasn't|haven't)"
     r"(?: been)? (?:mentioned|stated|specified|given|provided|indicated|disclosed|reported"
@@ -736,9 +737,8 @@ _NOT_STATED = re.compile(
     r"|\b(?:do|does|did) not (?:say|mention|state|specify|give|provide|indicate|disclose|report)\b"
     r"|\b(?:don't|doesn't|didn't) (?:say|mention|state|specify|give|provide|indicate)\b"
     r"|\bno (?:information|mention|details?|figures?|data)\b"
-    r"|\bn['’](?:est|etait|a|avait) pas (?:ete )?(?:mentionne|precise|indique|donne|connu"
-    r"|communique|cite)"
-    r"|\bne sont pas (?:mentionne|precise|indique|donne|connu|communique|cite)"
+    rf"|\bn['’](?:est|etait|a|avait) pas (?:ete )?{_STATED_FR}"
+    rf"|\bne sont pas {_STATED_FR}"
     r"|\bne (?:le |l['’]|les |la )?(?:disent|dit|mentionnent|mentionne|precisent|precise"
     r"|indiquent|indique|donnent|donne|citent|cite) (?:pas|rien)\b"
     r"|\b(?:aucune |pas d['’]|pas de )(?:information|mention|precision|indication|donnee)"
