@@ -58,6 +58,11 @@ _ROLES = (
     r"|entreprises?|societes?|startups?|start-ups?|publications?|newspapers?|journal|journaux"
     r"|magazines?|clubs?|ministres?|ministers?|senateurs?|senators?"
 )
+# An amount asked by its name, in the folded question ("quelle valorisation", "what salary"):
+# a quantity, priced, and the name is the thing it is of (an offer's amount is no valuation).
+_NAMED_AMOUNT = re.compile(
+    r"\b(?:quel(?:le)?|what) (valorisation|salaire|budget|valuation|salary|revenue)\b"
+)
 _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "name",
@@ -106,6 +111,7 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
             r"|what (?:is|was|will be) (?:the|its|their|his|her) (?:[\w'’-]+ ){0,2}?"
             r"(?:price|cost|amount|fee|fare|toll)"
             r"|what (?:does|did|will|would) (?:[\w'’-]+ ){1,3}?cost)\b"
+            r"|" + _NAMED_AMOUNT.pattern
         ),
     ),
 ]
@@ -122,8 +128,9 @@ _NUMBER = re.compile(
 # "country").
 _PRICED = re.compile(
     r"\b(?:cout\w*|prix|tarifs?|payer|paye\w*|paie\w*|montant|somme|budget|frais|peage"
-    r"|vaut|val(?:ent|ait|aient|oir|eur)|costs?|costing|price[sd]?|pricing|fees?|fares?|tolls?"
-    r"|pay|paid|amount|sum|worth|value[sd]?)\b"
+    r"|vaut|val(?:ent|ait|aient|oir|eur)|valorisation|salaire|costs?|costing|price[sd]?"
+    r"|pricing|fees?|fares?|tolls?|pay|paid|amount|sum|worth|value[sd]?|valuation|salary"
+    r"|revenue)\b"
 )
 # An amount of money: a figure (digits or number words) then, within two words ("millions",
 # "d'"), a currency; "un dollar"; a currency sign before digits; or "free" ("gratuit").
@@ -225,6 +232,21 @@ _PLANNED = re.compile(
     r"|(?!(?:camera|opera|riviera|sierra|era)\b)\w{2,}(?:era|eront|ira|iront|dra|dront|rra|rront)"
     r"|sera|seront|aura|auront|fera|feront|devra|devront)\b"
 )
+# A question about what could or will be, in folded text: a plan or the future (`_PLANNED`),
+# a modal in the conditional ("pourrait", "could", "might"), what comes next ("sa prochaine
+# levée de fonds", "next round", "à venir", "future").
+_PROSPECTIVE = re.compile(
+    rf"{_PLANNED.pattern}|\b(?:pourrai(?:t|ent)|could|might|prochaine?s?|next|upcoming|a venir"
+    r"|futur(?:e|es|s)?|future)\b"
+)
+# What keeps a text open to what could be, in folded text: a plan or the future, the
+# conditional ("pourrait", "aurait injecté", "investirait"; the imparfait of verbs in -rer,
+# "entrait", matches too and is left in), a modal, an announcement or a promise (told in the
+# past of what will be: "a annoncé un investissement de 500 milliards").
+_OPEN = re.compile(
+    rf"{_PLANNED.pattern}|\b(?:\w+rai(?:t|ent)|could|might|would|may|annon\w+|announc\w*"
+    r"|prom(?:et|ettent|is|ise|ised|ises)|pledge[sd]?|s['’ ]engag\w*)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -238,6 +260,7 @@ class QuestionProfile:
     thing: str | None = None
     figures: frozenset[str] = frozenset()
     retrospective: bool = False  # it asks about what was or happened, not what is planned
+    prospective: bool = False  # it asks about what could or will be, not what was
     priced: bool = False  # it asks what something costs: an amount of money answers
 
     @classmethod
@@ -256,6 +279,7 @@ class QuestionProfile:
             )
         )
         words = tuple(w for w in dict.fromkeys(surface_words(question)) if fold(w) not in _FRAME)
+        retrospective = bool(_PAST.search(question.lower())) and not _PLANNED.search(folded)
         return cls(
             words,
             names,
@@ -263,7 +287,8 @@ class QuestionProfile:
             wants,
             _asked_thing(question),
             frozenset(_FIGURE.findall(question)),
-            bool(_PAST.search(question.lower())) and not _PLANNED.search(folded),
+            retrospective,
+            not retrospective and bool(_PROSPECTIVE.search(folded)),
             wants == "quantity" and bool(_PRICED.search(asking)),
         )
 
@@ -273,18 +298,24 @@ class QuestionProfile:
         return years <= set(_YEAR.findall(fold_text(text)))
 
     def in_its_time_frame(self, text: str) -> bool:
-        """False when the question asks for a figure (an amount, a percentage, a date) of what
-        was (`retrospective`) and the text states only what is planned or will be: a plan's
-        marker and nothing in the past. True otherwise, and for a text that tells both ("qui
-        employait 500 salariés, en embauchera 340"). Other questions are left alone: a name or
-        a reason is told in the future as often as not ("Ce sera Elon Musk, qui ...")."""
-        if (
-            not self.retrospective
-            or self.wants not in _FIGURE_TYPES
-            or not _PLANNED.search(fold_text(text))
-        ):
+        """Whether the text can answer for the time the question asks about. For a figure (an
+        amount, a percentage, a date), False when the question asks what was
+        (`retrospective`) and the text states only what is planned or will be: a plan's
+        marker and nothing in the past (F19: the hires a buyer plans do not count the
+        workers before the closure); and False when the question asks what could or will be
+        (`prospective`) and the text states only what was: something in the past and nothing
+        open to the future (the valuation of the last funding round is not what the next one
+        could bring). True otherwise, for a text that tells both ("qui employait 500
+        salariés, en embauchera 340"), and for other questions: a name or a reason is told in
+        the future as often as not ("Ce sera Elon Musk, qui ...")."""
+        if self.wants not in _FIGURE_TYPES:
             return True
-        return bool(_PAST.search(text.lower()))
+        folded = fold_text(text)
+        if self.retrospective:
+            return not _PLANNED.search(folded) or bool(_PAST.search(text.lower()))
+        if self.prospective:
+            return not _PAST.search(text.lower()) or bool(_OPEN.search(folded))
+        return True
 
     def answered_by_type(self, text: str) -> bool:
         """Whether the text holds the kind of thing asked for (anything, if no kind)."""
@@ -426,7 +457,8 @@ _PLURAL = re.compile(r"\w+[^s]s").fullmatch
 
 
 def _asked_thing(question: str) -> str | None:
-    """The head word of what the question counts or asks the name of, if it asks that."""
+    """The head word of what the question counts, prices or asks the name of, if it asks
+    that; for an amount asked by its name ("quelle valorisation"), the name."""
     for pattern, head in ((_THING_FR, 0), (_THING_EN, -1)):
         found = pattern.search(question)
         if found is None:
@@ -448,7 +480,8 @@ def _asked_thing(question: str) -> str | None:
         if thing is None or len(thing) < _MIN_NAME_LENGTH or fold(thing) in _NOT_A_THING:
             return None
         return thing
-    return None
+    named = _NAMED_AMOUNT.search(fold(question))
+    return named.group(1) if named else None
 
 
 def _cognate_in(name: str, folded_text: str) -> bool:
