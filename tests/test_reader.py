@@ -189,6 +189,16 @@ def test_how_often_is_answered_with_the_frequency_or_not_at_all(reader: TestClie
     assert "Une navette fluviale pour Kerbihan" not in cited(body), body
 
 
+def test_a_figure_asked_of_what_could_be_is_not_answered_by_what_was(reader: TestClient) -> None:
+    """The March funding round (« a levé 40 milliards ..., atteignant une valorisation de 300
+    milliards ») was quoted for the next round's valuation; the rumoured round's « pourrait la
+    propulser à une valorisation de 500 milliards » answers it."""
+    question = "Quelle valorisation pourrait atteindre l'entreprise après sa prochaine levée ?"
+    body = ask(reader, question)
+    assert not body["abstained"] and "500 milliards" in body["answer"], body
+    assert "300 milliards" not in body["answer"], body
+
+
 def test_f19_the_question_the_one_line_article_does_answer(reader: TestClient) -> None:
     body = ask(reader, "Combien coûtera le chantier du pont de Kerlouan ?")
     assert not body["abstained"] and "9,6 millions" in body["answer"]
