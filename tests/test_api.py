@@ -176,3 +176,12 @@ def test_a_question_set_in_a_year_is_answered_from_that_year(client: TestClient)
     assert all("2019" in c["text"] for c in body["citations"])
     body = ask(client, "How much money did Altman's 2019 fundraiser for Andrew Yang bring in?")
     assert body["abstained"]  # the articles give no figure for it
+
+
+def test_an_amount_asked_by_its_name_is_an_amount_of_that_name(client: TestClient) -> None:
+    """Musk's 97 billion offer is an amount, not OpenAI's valuation (the article giving a
+    valuation never names OpenAI); the March round's valuation is not the next round's."""
+    body = ask(client, "Quelle valorisation OpenAI a-t-elle atteinte en mars ?")
+    assert body["abstained"] and body["citations"] == [], body["answer"]
+    body = ask(client, "Quelle valorisation pourrait atteindre l'entreprise à sa prochaine levée ?")
+    assert "500 milliards" in body["answer"] and "300 milliards" not in body["answer"]

@@ -39,6 +39,8 @@ from vectorstore.tokens import surface_words
         # an amount by its name
         ("Quelle valorisation pourrait atteindre l'entreprise ?", "quantity"),
         ("What revenue did OpenAI report?", "quantity"),
+        ("What is Sam Altman's annual salary?", "quantity"),  # the name after five words
+        ("Quel était le budget du festival des Lanternes ?", "quantity"),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, wants: str | None) -> None:
@@ -320,6 +322,11 @@ def test_a_figure_answers_for_the_time_it_tells(
             "Une valorisation multipliée par 3.",
         ),
         ("What salary does Altman earn?", "He earns $76,000.", "He earns it in 2 jobs."),
+        (
+            "What was the budget of the Quimperlé Lantern Festival?",
+            "Le budget du festival s'élevait à 640 000 euros.",
+            "Le festival a attiré 86 000 visiteurs.",
+        ),
     ],
 )
 def test_a_price_is_answered_by_an_amount_of_money(

@@ -58,10 +58,12 @@ _ROLES = (
     r"|entreprises?|societes?|startups?|start-ups?|publications?|newspapers?|journal|journaux"
     r"|magazines?|clubs?|ministres?|ministers?|senateurs?|senators?"
 )
-# An amount asked by its name, in the folded question ("quelle valorisation", "what salary"):
-# a quantity, priced, and the name is the thing it is of (an offer's amount is no valuation).
+# An amount asked by its name, in the folded question ("quelle valorisation", "quel est le
+# salaire annuel", "what is Sam Altman's annual salary"): a quantity, priced, and the name is
+# the thing it is of (an offer's amount is no valuation). Asked from the question's start.
 _NAMED_AMOUNT = re.compile(
-    r"\b(?:quel(?:le)?|what) (valorisation|salaire|budget|valuation|salary|revenue)\b"
+    r"\b(?:(?:quel(?:le)?|what) |(?:quel(?:le)? (?:est|etait|sera)|what (?:is|was|will be))"
+    r" (?:[\w'’-]+ ){0,3}?)(valorisation|salaire|budget|valuation|salary|revenue)\b"
 )
 _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
@@ -111,7 +113,6 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
             r"|what (?:is|was|will be) (?:the|its|their|his|her) (?:[\w'’-]+ ){0,2}?"
             r"(?:price|cost|amount|fee|fare|toll)"
             r"|what (?:does|did|will|would) (?:[\w'’-]+ ){1,3}?cost)\b"
-            r"|" + _NAMED_AMOUNT.pattern
         ),
     ),
 ]
@@ -271,6 +272,9 @@ class QuestionProfile:
         asking = after_colon if len(after_colon.split()) >= 3 else folded
         start = " ".join(asking.split()[:_QUESTION_START_WORDS])
         wants = next((kind for kind, pattern in _WANTS if pattern.search(start)), None)
+        named = _NAMED_AMOUNT.search(asking)
+        if wants is None and named and named.start() < len(start):
+            wants = "quantity"  # "what is Sam Altman's annual salary": its name comes later
         names = tuple(
             dict.fromkeys(
                 n.lower()
