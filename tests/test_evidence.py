@@ -38,9 +38,12 @@ from vectorstore.tokens import surface_words
         ("How often does the Kerbihan river shuttle run?", "frequency"),
         # an amount by its name
         ("Quelle valorisation pourrait atteindre l'entreprise ?", "quantity"),
-        ("What revenue did OpenAI report?", "quantity"),
+        ("What's Sam Altman's salary?", "quantity"),
         ("What is Sam Altman's annual salary?", "quantity"),  # the name after five words
-        ("Quel était le budget du festival des Lanternes ?", "quantity"),
+        ("Quelle a été la valorisation d'OpenAI ?", "quantity"),
+        # names that head other things as often
+        ("What budget cuts did Trump announce?", None),
+        ("Quelle est la part du budget consacrée à la défense ?", None),
     ],
 )
 def test_the_kind_of_answer_wanted(question: str, wants: str | None) -> None:
@@ -270,6 +273,12 @@ def test_a_question_about_what_was_is_told_from_one_about_what_could_be(
         ("L'usine compte entre 300 et 400 salariés.", True, True),  # "compte" counts, plans nothing
         ("Le repreneur a annoncé 340 embauches.", True, True),  # told in the past, of what will be
         ("Le repreneur aurait embauché 340 salariés.", True, True),  # the conditional: reported
+        ("Le repreneur a confirmé 340 embauches.", True, True),
+        ("L'usine, qui a employé 500 salariés, vise 340 embauches.", True, True),  # an aim
+        ("La réouverture de l'usine a été repoussée à 2027.", True, True),
+        ("Le repreneur comptait embaucher 340 salariés.", True, True),  # a plan, told in the past
+        ("A Paris, l'usine emploie 340 salariés.", True, True),  # "a Paris" is no passé composé
+        ("The factory was valued at $300 million in May.", True, False),  # "May" is no modal
     ],
 )
 def test_a_figure_answers_for_the_time_it_tells(
@@ -285,6 +294,15 @@ def test_a_figure_answers_for_the_time_it_tells(
     present = QuestionProfile.of("Combien de salariés compte l'usine ?")
     assert present.in_its_time_frame(sentence)  # a question set in no time: any sentence
     assert QuestionProfile.of("Who did Musk say he was?").in_its_time_frame("Ce sera Musk.")
+
+
+def test_a_year_sets_the_time_a_tense_does_not() -> None:
+    """A figure for the year a question about what will be names is its answer, whatever
+    the tense it is told in."""
+    profile = QuestionProfile.of("Combien coûtera l'édition 2026 du festival ?")
+    assert profile.prospective
+    assert profile.in_its_time_frame("Le conseil a voté 3 millions d'euros pour l'édition 2026.")
+    assert not profile.in_its_time_frame("Le conseil a voté 3 millions d'euros pour l'édition.")
 
 
 @pytest.mark.parametrize(
@@ -322,11 +340,6 @@ def test_a_figure_answers_for_the_time_it_tells(
             "Une valorisation multipliée par 3.",
         ),
         ("What salary does Altman earn?", "He earns $76,000.", "He earns it in 2 jobs."),
-        (
-            "What was the budget of the Quimperlé Lantern Festival?",
-            "Le budget du festival s'élevait à 640 000 euros.",
-            "Le festival a attiré 86 000 visiteurs.",
-        ),
     ],
 )
 def test_a_price_is_answered_by_an_amount_of_money(
@@ -342,3 +355,4 @@ def test_a_figure_not_asked_as_a_price_may_be_any_figure() -> None:
     profile = QuestionProfile.of("How many employees can use it?")
     assert not profile.priced and profile.answered_by_type("Deux millions d'employés.")
     assert not QuestionProfile.of("How much did Musk offer?").priced
+    assert not QuestionProfile.of("Combien de personnes touchent le salaire minimum ?").priced

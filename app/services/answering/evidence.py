@@ -61,9 +61,12 @@ _ROLES = (
 # An amount asked by its name, in the folded question ("quelle valorisation", "quel est le
 # salaire annuel", "what is Sam Altman's annual salary"): a quantity, priced, and the name is
 # the thing it is of (an offer's amount is no valuation). Asked from the question's start.
+# Only names that stand for an amount alone: "budget" and "revenue" head other things as
+# often ("budget cuts", "la part du budget", "revenue model").
 _NAMED_AMOUNT = re.compile(
-    r"\b(?:(?:quel(?:le)?|what) |(?:quel(?:le)? (?:est|etait|sera)|what (?:is|was|will be))"
-    r" (?:[\w'’-]+ ){0,3}?)(valorisation|salaire|budget|valuation|salary|revenue)\b"
+    r"\b(?:(?:quel(?:le)?s?|what) |(?:quel(?:le)?s? (?:est|etait|sera|a ete|sont)"
+    r"|what(?:'s| is| was| will be| are| were)) (?:[\w'’-]+ ){0,3}?)"
+    r"(valorisations?|salaires?|valuations?|salar(?:y|ies))\b"
 )
 _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
@@ -129,9 +132,8 @@ _NUMBER = re.compile(
 # "country").
 _PRICED = re.compile(
     r"\b(?:cout\w*|prix|tarifs?|payer|paye\w*|paie\w*|montant|somme|budget|frais|peage"
-    r"|vaut|val(?:ent|ait|aient|oir|eur)|valorisation|salaire|costs?|costing|price[sd]?"
-    r"|pricing|fees?|fares?|tolls?|pay|paid|amount|sum|worth|value[sd]?|valuation|salary"
-    r"|revenue)\b"
+    r"|vaut|val(?:ent|ait|aient|oir|eur)|costs?|costing|price[sd]?|pricing|fees?|fares?|tolls?"
+    r"|pay|paid|amount|sum|worth|value[sd]?)\b"
 )
 # An amount of money: a figure (digits or number words) then, within two words ("millions",
 # "d'"), a currency; "un dollar"; a currency sign before digits; or "free" ("gratuit").
@@ -214,13 +216,20 @@ _NOT_A_THING = frozenset({"argent", "fois", "temps", "money", "time", "times"})
 # - the passé composé with "avoir" ("a coûté", "ont-ils proposé", "a-t-il déjà dit");
 # - in English, "did", "was", "were", "had", "used to", or a verb in -ed after what is counted
 #   ("how many employees worked").
-_PAST = re.compile(
+_IMPARFAIT = (
     r"\b(?!(?:fait|parfait|forfait|bienfait|méfait|souhait|lait|plait|plaît)\b)"
     r"\w+[^r\W]ai(?:t|ent)\b"
-    r"|\b(?:a|ont|avait|avaient)(?:-t-(?:il|elle|on)|-(?:il|elle|ils|elles|on))?\s+"
-    r"(?:\w+\s+)?\w+(?:é|ée|és|ées|i|is|it|u|ert|erts)\b"
+)
+_AUXILIARY = r"\b(?:a|ont|avait|avaient)(?:-t-(?:il|elle|on)|-(?:il|elle|ils|elles|on))?\s+"
+_PAST = re.compile(
+    rf"{_IMPARFAIT}|{_AUXILIARY}(?:\w+\s+)?\w+(?:é|ée|és|ées|i|is|it|u|ert|erts)\b"
     r"|\b(?:did|was|were|had|used to)\b|\bhow many (?:\w+ ){1,3}\w+ed\b"
 )
+# What a text states of the past, surely: the imparfait, the passé composé with a participle
+# in -é ("a levé", "ont coûté"), "was", "were", "had". Narrower than `_PAST`, whose
+# participles in -i, -is, -it also read "à Paris", "il y a six mois" or "a deficit" as past:
+# a sentence is kept from a question about what could be only on this.
+_WAS = re.compile(rf"{_IMPARFAIT}|{_AUXILIARY}(?:\w+\s+)?\w+(?:é|ée|és|ées)\b|\b(?:was|were|had)\b")
 # What is planned or will be, in folded text: the plan's verbs ("prevoit d'embaucher",
 # "envisage", "projette", "compte ouvrir"), a deadline ("d'ici la fin de l'annee",
 # "a l'horizon 2030", "by the end of"), the future tense ("embauchera", "seront", "rouvrira",
@@ -242,11 +251,15 @@ _PROSPECTIVE = re.compile(
 )
 # What keeps a text open to what could be, in folded text: a plan or the future, the
 # conditional ("pourrait", "aurait injecté", "investirait"; the imparfait of verbs in -rer,
-# "entrait", matches too and is left in), a modal, an announcement or a promise (told in the
-# past of what will be: "a annoncé un investissement de 500 milliards").
+# "entrait", matches too and is left in), a modal, an aim, a plan told in the past or a
+# forecast ("vise", "va lever", "comptait lever", "prévu", "attendu", "expected"), a date
+# moved ("repoussée à 2027"), an announcement or a promise (told in the past of what will
+# be: "a annoncé un investissement de 500 milliards", "a confirmé 340 embauches").
 _OPEN = re.compile(
-    rf"{_PLANNED.pattern}|\b(?:\w+rai(?:t|ent)|could|might|would|may|annon\w+|announc\w*"
-    r"|prom(?:et|ettent|is|ise|ised|ises)|pledge[sd]?|s['’ ]engag\w*)\b"
+    rf"{_PLANNED.pattern}|\b(?:\w+rai(?:t|ent)|could|might|would|vis(?:e|ent|ait|aient)|va|vont"
+    r"|allai(?:t|ent)|comptai(?:t|ent)|projetai(?:t|ent)|prevu\w*|attendu\w*|forecast\w*"
+    r"|expected|projected|set to|targets?|repouss\w*|report\w*|postponed|delayed|annon\w+"
+    r"|announc\w*|confirm\w*|prom(?:et|ettent|is|ise|ised|ises)|pledge[sd]?|s['’ ]engag\w*)\b"
 )
 
 
@@ -272,8 +285,9 @@ class QuestionProfile:
         asking = after_colon if len(after_colon.split()) >= 3 else folded
         start = " ".join(asking.split()[:_QUESTION_START_WORDS])
         wants = next((kind for kind, pattern in _WANTS if pattern.search(start)), None)
-        named = _NAMED_AMOUNT.search(asking)
-        if wants is None and named and named.start() < len(start):
+        found = _NAMED_AMOUNT.search(asking)
+        named = found is not None and found.start() < len(start)
+        if wants is None and named:
             wants = "quantity"  # "what is Sam Altman's annual salary": its name comes later
         names = tuple(
             dict.fromkeys(
@@ -293,7 +307,7 @@ class QuestionProfile:
             frozenset(_FIGURE.findall(question)),
             retrospective,
             not retrospective and bool(_PROSPECTIVE.search(folded)),
-            wants == "quantity" and bool(_PRICED.search(asking)),
+            wants == "quantity" and (named or bool(_PRICED.search(asking))),
         )
 
     def states_the_years(self, text: str) -> bool:
@@ -307,19 +321,26 @@ class QuestionProfile:
         (`retrospective`) and the text states only what is planned or will be: a plan's
         marker and nothing in the past (F19: the hires a buyer plans do not count the
         workers before the closure); and False when the question asks what could or will be
-        (`prospective`) and the text states only what was: something in the past and nothing
-        open to the future (the valuation of the last funding round is not what the next one
-        could bring). True otherwise, for a text that tells both ("qui employait 500
-        salariés, en embauchera 340"), and for other questions: a name or a reason is told in
-        the future as often as not ("Ce sera Elon Musk, qui ...")."""
+        (`prospective`) and the text states only what was: something surely in the past
+        (`_WAS`) and nothing open to the future (the valuation of the last funding round is
+        not what the next one could bring), unless both name the year asked. True otherwise,
+        for a text that tells both ("qui employait 500 salariés, en embauchera 340"), and for
+        other questions: a name or a reason is told in the future as often as not ("Ce sera
+        Elon Musk, qui ...")."""
         if self.wants not in _FIGURE_TYPES:
             return True
         folded = fold_text(text)
         if self.retrospective:
             return not _PLANNED.search(folded) or bool(_PAST.search(text.lower()))
-        if self.prospective:
-            return not _PAST.search(text.lower()) or bool(_OPEN.search(folded))
+        if self.prospective and not self._set_in_a_year_the_text_states(text):
+            return not _WAS.search(text.lower()) or bool(_OPEN.search(folded))
         return True
+
+    def _set_in_a_year_the_text_states(self, text: str) -> bool:
+        """The question names a year and the text states it: the year, not the tense, sets
+        the time ("Quel sera le budget de l'édition 2026 ?": "a voté un budget de 3 millions
+        pour l'édition 2026")."""
+        return any(_YEAR.fullmatch(n) for n in self.numbers) and self.states_the_years(text)
 
     def answered_by_type(self, text: str) -> bool:
         """Whether the text holds the kind of thing asked for (anything, if no kind)."""
