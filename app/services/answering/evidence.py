@@ -338,8 +338,8 @@ class QuestionProfile:
 
     def _set_in_a_year_the_text_states(self, text: str) -> bool:
         """The question names a year and the text states it: the year, not the tense, sets
-        the time ("Quel sera le budget de l'édition 2026 ?": "a voté un budget de 3 millions
-        pour l'édition 2026")."""
+        the time ("Combien coûtera l'édition 2026 ?": "a voté 3 millions d'euros pour
+        l'édition 2026")."""
         return any(_YEAR.fullmatch(n) for n in self.numbers) and self.states_the_years(text)
 
     def answered_by_type(self, text: str) -> bool:
