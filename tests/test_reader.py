@@ -307,16 +307,16 @@ def test_a_compound_question_is_answered_in_both_its_parts(reader: TestClient) -
 
 def test_a_fact_reported_as_a_rumour_is_answered_not_declined(reader: TestClient) -> None:
     # The model declined this one, whose answer is the first sentence it was shown, until its
-    # examples included one answered from a sentence hedged with "selon des sources". Since
-    # the March round is no candidate for it (README, "Evaluation", change 37), the model is
-    # shown that sentence alone and what it writes over it is refused by the checks: the
-    # flagged fallback quotes the sentence (q055). Not declined, and the fact is stated.
+    # examples included one answered from a sentence hedged with "selon des sources". Shown
+    # that sentence alone (the March round is no candidate since change 37), it may write the
+    # article's next sentence instead, with no amount: the candidate it judges to answer is
+    # then quoted, not the flagged fallback (change 38).
     body = ask(
         reader,
         "À quelle valorisation une nouvelle levée de fonds pourrait-elle propulser "
         "l'entreprise, selon les rumeurs ?",
     )
-    assert body["backend"] in ("local", "extractive") and not body["abstained"], body
+    assert body["backend"] == "local" and not body["fallback"] and not body["abstained"], body
     assert "500 milliards" in body["answer"] and "500 milliards" in cited(body)
 
 

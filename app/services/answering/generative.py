@@ -289,7 +289,12 @@ class GenerativeGenerator:
 
         A verified answer that does not hold the kind of thing asked for (no figure for "how
         much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
-        small model writes true sentences beside the question as readily as answers.
+        small model writes true sentences beside the question as readily as answers. It is
+        rescued as a declined one is (`_clearest`) before the fallback: shown « des rumeurs
+        circulent sur une nouvelle levée de fonds qui pourrait la propulser à une valorisation
+        de 500 milliards de dollars », asked that valuation, the model wrote what the article
+        says next (« Les rumeurs témoignent de la confiance des investisseurs ... [1] »),
+        supported and cited, but no amount.
 
         `evidence` (the extractive checks' answering sentences, which a fallback quotes) is
         empty when the candidates are sentences those checks could not confirm
@@ -360,6 +365,10 @@ class GenerativeGenerator:
             return
         if not evidence and (pointed := self._pointed_at(question, candidates, checked)):
             yield self._quoted(pointed, question, language, retrieval, clock)
+            return
+        if checked.citations and (clearest := self._clearest(question, candidates, clock, ())):
+            log.info("supported but not of the kind asked, a candidate quoted: %r", checked.text)
+            yield self._quoted(clearest, question, language, retrieval, clock)
             return
         fallback = self.extractive.compose(
             evidence,
