@@ -363,6 +363,41 @@ def test_a_translation_need_not_restate_what_the_question_holds(
     assert keeps_facts(written, translation, question) is kept
 
 
+LEHANE = "- Chris Lehane, ancien avocat à la Maison Blanche sous Bill Clinton."
+
+
+@pytest.mark.parametrize(
+    ("written", "translation", "kept"),
+    [
+        # The model left « Maison Blanche » in French; the translation writes it in English.
+        (
+            "Chris Lehane is an avocat à la Maison Blanche under Bill Clinton [1].",
+            "Chris Lehane, former attorney at the White House under Bill Clinton [1].",
+            True,
+        ),
+        # A name the model took from outside the sentence is still required ...
+        (
+            "Chris Lehane is an avocat à la Maison Blanche under Bill Clinton, at OpenAI [1].",
+            "Chris Lehane, former attorney at the White House under Bill Clinton [1].",
+            False,
+        ),
+        # ... and so is a number, even one the sentence states.
+        (
+            "Altman a fait un don de 250 000 dollars [1].",
+            "Altman made a donation [1].",
+            False,
+        ),
+    ],
+)
+def test_a_translation_may_write_its_sentence_s_names_in_english(
+    written: str, translation: str, kept: bool
+) -> None:
+    sentences = [LEHANE, "En mai 2020, il a fait un don de 250 000 dollars."]
+    assert keeps_facts(written, translation, translated_from=sentences) is kept
+    # without the sentences translated, "Maison Blanche" is required of the translation
+    assert not keeps_facts(written, translation)
+
+
 # Translations of the sample's sentences by the bundled model (2026-12-02) that were refused
 # though they state what their sentence does; each refused for a reason that reads no meaning.
 @pytest.mark.parametrize(

@@ -519,7 +519,10 @@ class GenerativeGenerator:
         translation fails its checks or lacks a number or a name they state (the model may
         take "Mar-a-Lago" from the passage around the sentence it cites), unless the model's
         words leave a French phrase untranslated: then a name or a figure the question holds
-        need not be restated ("Quimperlé", which the reader has just written).
+        need not be restated ("Quimperlé", which the reader has just written), nor a name of
+        the cited sentences, which the translation may write in English ("Chris Lehane is an
+        avocat à la Maison Blanche under Bill Clinton" gives way to "Chris Lehane, former
+        attorney at the White House under Bill Clinton").
 
         Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
         questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
@@ -532,8 +535,9 @@ class GenerativeGenerator:
         # The model's words may take a name from the question ("the Corvenne funicular"),
         # which its cited sentence does not repeat ("le funiculaire"): they stand, unless they
         # leave French in the English answer ("4 200 lanternes biodégradables were ...").
-        given = question if copies_a_phrase(checked.text, cited) else ""
-        if translated is not None and keeps_facts(checked.text, translated, given):
+        french = copies_a_phrase(checked.text, cited)
+        given, translated_from = (question, cited) if french else ("", [])
+        if translated is not None and keeps_facts(checked.text, translated, given, translated_from):
             return translated
         if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
             # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"
