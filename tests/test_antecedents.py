@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from app.services.answering.antecedents import JOINED, overlaps, refers_back, with_antecedents
+from app.services.answering.extractive import lead_ins
 from ingest.chunking import chunk_document
 from vectorstore import DocumentMeta, Sentence
 
@@ -86,3 +87,24 @@ def test_a_sentence_is_not_joined_to_one_addressed_to_an_assistant_nor_across_ch
     assert joined[-1].text == "Cette offre a été acceptée."
     joined, _ = with_antecedents(sentences, vectors, {})  # the chunk's text is not at hand
     assert [s.text for s in joined] == [s.text for s in sentences]
+
+
+def test_a_list_item_s_lead_in_is_the_sentence_ending_with_a_colon_before_its_list() -> None:
+    text = (
+        "Sam Altman a un parcours politique en évolution :\n"
+        "- En 2019, il a organisé une collecte de fonds.\n"
+        "- En mai 2020, il a fait un don de 250 000 dollars.\n"
+        "Aux États-Unis, il est courant de changer de camp.\n"
+        "- Un tiret sans phrase qui l'introduit.\n"
+        "On retrouve parmi eux :\n"
+        "• Chris Lehane, ancien avocat."
+    )
+    sentences, _, _ = _sentences(text)
+    by_key = {(s.doc_id, s.start, s.end): s.text for s in sentences}
+    found = [(by_key[key], lead) for key, lead in lead_ins(sentences)]
+    lead = "Sam Altman a un parcours politique en évolution :"
+    assert found == [
+        ("- En 2019, il a organisé une collecte de fonds.", lead),
+        ("- En mai 2020, il a fait un don de 250 000 dollars.", lead),
+        ("• Chris Lehane, ancien avocat.", "On retrouve parmi eux :"),
+    ]

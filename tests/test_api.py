@@ -185,3 +185,15 @@ def test_an_amount_asked_by_its_name_is_an_amount_of_that_name(client: TestClien
     assert body["abstained"] and body["citations"] == [], body["answer"]
     body = ask(client, "Quelle valorisation pourrait atteindre l'entreprise à sa prochaine levée ?")
     assert "500 milliards" in body["answer"] and "300 milliards" not in body["answer"]
+
+
+def test_a_list_item_is_read_with_the_sentence_that_introduces_it(client: TestClient) -> None:
+    """« - En mai 2020, il a fait un don de 250 000 dollars à une organisation (American
+    Bridge 21st Century) qui soutenait le candidat Joe Biden. » names Sam Altman only in the
+    sentence introducing its list; it was no answer to a question naming him."""
+    body = ask(client, "Combien Sam Altman a-t-il donné pour soutenir Joe Biden ?")
+    assert not body["abstained"], body["answer"]
+    assert any("250 000 dollars" in c["text"] for c in body["citations"]), body["answer"]
+    # the lead-in lends its words, not the names the articles never give
+    body = ask(client, "Combien Sam Altman a-t-il donné pour soutenir Kamala Harris ?")
+    assert body["abstained"], body["answer"]

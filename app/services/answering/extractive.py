@@ -35,8 +35,12 @@ from vectorstore import Sentence
 COVERAGE_WEIGHT = 0.5
 TYPE_BONUS = 0.05
 CLOSE_TO_BEST = 0.85  # a further sentence is quoted when it scores this share of the best
-# A question's word a sentence leaves out is matched by its article's title at this share.
+# A question's word a sentence leaves out is matched by its article's title at this share;
+# by the sentence that introduces its list in full, for a list's item (`lead_ins`).
 TITLE_SHARE = 0.8
+# A list's item opens with a dash or a bullet, after the sentence that introduces the list
+# ends with a colon ("Sam Altman a un parcours politique en évolution :").
+_LIST_ITEM = re.compile(r"\s*[-–—•*·]\s")
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class ExtractiveGenerator:
         best: dict[tuple[str, int, int], Scored] = {}
         titles = {chunk.doc_id: chunk.doc.title for chunk in chunks.values()}
         titled = {doc: TITLE_SHARE * check.word_matches(title) for doc, title in titles.items()}
+        led = {key: check.word_matches(lead) for key, lead in lead_ins(sentences)}
         for sentence, cosine in zip(sentences, vectors @ retrieval.query_vector, strict=True):
             if (
                 not sentence.whole
@@ -166,10 +171,11 @@ class ExtractiveGenerator:
             rank = ranks[sentence.chunk_id]
             if key in best and best[key].chunk_rank <= rank:
                 continue
+            context = titled[sentence.doc_id]
+            if key in led:
+                context = np.maximum(context, led[key])
             sentence = excerpt(sentence, check)  # a run of clauses: those that answer
-            coverage = check.weighted(
-                np.maximum(check.word_matches(sentence.text), titled[sentence.doc_id])
-            )
+            coverage = check.weighted(np.maximum(check.word_matches(sentence.text), context))
             typed = check.could_answer(sentence.text)
             score = float(cosine) + COVERAGE_WEIGHT * coverage
             score += TYPE_BONUS if typed and check.profile.wants else 0.0
@@ -208,6 +214,35 @@ class ExtractiveGenerator:
         return load_prompt("extractive", language)["quote"].format(
             sentence=sentence, marker=citation.marker
         )
+
+
+def lead_ins(sentences: Sequence[Sentence]) -> list[tuple[tuple[str, int, int], str]]:
+    """For each sentence that is an item of a list (it opens with a dash or a bullet), the
+    sentence of its chunk that introduces the list (the last one before it, past the list's
+    other items, ending with a colon): ((doc_id, start, end) of the item, the lead-in's
+    text). Items with no such sentence in their chunk are left out.
+
+    Why: an item names what it is about only in its lead-in. « Il faut néanmoins souligner
+    que Sam Altman a un parcours politique en évolution : - En 2019, il a organisé une
+    collecte de fonds ... - En mai 2020, il a fait un don de 250 000 dollars à une
+    organisation (American Bridge 21st Century) qui soutenait le candidat Joe Biden. » Asked
+    « Combien Sam Altman a-t-il donné pour soutenir Joe Biden ? », the item matched under
+    half the question's words (it says "il"), and the service abstained. A question's word
+    an item leaves out is matched by its lead-in as by the item itself: the item goes on the
+    lead-in's sentence (its subject, "il", is the lead-in's "Sam Altman"), where an article's
+    title, matched at TITLE_SHARE, only says what the article is about."""
+    found = []
+    lead = ""
+    previous_chunk = None
+    for sentence in sorted(sentences, key=lambda s: (s.chunk_id, s.start)):
+        if sentence.chunk_id != previous_chunk:
+            lead, previous_chunk = "", sentence.chunk_id
+        if _LIST_ITEM.match(sentence.text):
+            if lead:
+                found.append(((sentence.doc_id, sentence.start, sentence.end), lead))
+        else:
+            lead = sentence.text if sentence.text.rstrip().endswith(":") else ""
+    return found
 
 
 def asks_a_question(text: str) -> bool:
