@@ -368,7 +368,7 @@ class GenerativeGenerator:
             return
         if checked.citations and (clearest := self._clearest(question, candidates, clock, ())):
             log.info("supported but not of the kind asked, a candidate quoted: %r", checked.text)
-            yield self._quoted(clearest, question, language, retrieval, clock)
+            yield self._quoted(clearest, question, language, retrieval, clock, checked.unsupported)
             return
         fallback = self.extractive.compose(
             evidence,
@@ -491,11 +491,13 @@ class GenerativeGenerator:
         language: Language,
         retrieval: Retrieval,
         clock: _Stages,
+        unsupported: Sequence[str] = (),
     ) -> Answer:
         """A candidate judged to answer, quoted with the JUDGED notice (translated for an
         English question, as `translated`), whatever its extractive score: the model chose it
         (the extractive answer keeps only sentences over ABSTAIN_THRESHOLD, and a candidate of
-        `_thing_unmatched` may be under it)."""
+        `_thing_unmatched` may be under it). `unsupported`: the sentences the model wrote that
+        the verifier removed, reported with the answer."""
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
         sentence = candidate.sentence
         citation = Citation(1, sentence, chunks[sentence.chunk_id], round(candidate.score, 4))
@@ -505,6 +507,7 @@ class GenerativeGenerator:
             False,
             self.name,
             [citation],
+            list(unsupported),
             notice=JUDGED,
         )
         translated = self.translated(quoted, question)
