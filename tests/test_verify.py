@@ -363,9 +363,6 @@ def test_a_translation_need_not_restate_what_the_question_holds(
     assert keeps_facts(written, translation, question) is kept
 
 
-LEHANE = "- Chris Lehane, ancien avocat à la Maison Blanche sous Bill Clinton."
-
-
 @pytest.mark.parametrize(
     ("written", "translation", "kept"),
     [
@@ -375,26 +372,25 @@ LEHANE = "- Chris Lehane, ancien avocat à la Maison Blanche sous Bill Clinton."
             "Chris Lehane, former attorney at the White House under Bill Clinton [1].",
             True,
         ),
-        # A name the model took from outside the sentence is still required ...
+        # A translation that drops the name asked for does not replace the model's words ...
         (
-            "Chris Lehane is an avocat à la Maison Blanche under Bill Clinton, at OpenAI [1].",
-            "Chris Lehane, former attorney at the White House under Bill Clinton [1].",
+            "Chris Lehane, ancien avocat à la Maison Blanche under Bill Clinton [1].",
+            "A former White House lawyer under Bill Clinton [1].",
             False,
         ),
-        # ... and so is a number, even one the sentence states.
+        # ... nor one that drops a number.
         (
-            "Altman a fait un don de 250 000 dollars [1].",
-            "Altman made a donation [1].",
+            "Altman a fait un don de 250 000 dollars à American Bridge [1].",
+            "Altman made a donation to American Bridge [1].",
             False,
         ),
     ],
 )
-def test_a_translation_may_write_its_sentence_s_names_in_english(
-    written: str, translation: str, kept: bool
+def test_a_translation_may_write_a_name_in_english_but_not_drop_it(
+    written: str, translation: str, kept: bool, embedder: Embedder
 ) -> None:
-    sentences = [LEHANE, "En mai 2020, il a fait un don de 250 000 dollars."]
-    assert keeps_facts(written, translation, translated_from=sentences) is kept
-    # without the sentences translated, "Maison Blanche" is required of the translation
+    assert keeps_facts(written, translation, embed=embedder.embed) is kept
+    # without the word vectors, « Maison Blanche » is required as written
     assert not keeps_facts(written, translation)
 
 

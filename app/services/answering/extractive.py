@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from app.services.language import Language
 from app.services.retriever import Retrieval
 from config import Settings
 from prompts import load_prompt
-from vectorstore import Sentence
+from vectorstore import Chunk, Sentence
 
 COVERAGE_WEIGHT = 0.5
 TYPE_BONUS = 0.05
@@ -155,11 +155,12 @@ class ExtractiveGenerator:
         if not sentences:
             return []
         chunks = {hit.chunk.id: hit.chunk for hit in retrieval.hits}
+        led_by = lead_ins(sentences, chunks)  # before the joins: an item may open with "Il"
         sentences, vectors = with_antecedents(sentences, vectors, chunks)
         best: dict[tuple[str, int, int], Scored] = {}
         titles = {chunk.doc_id: chunk.doc.title for chunk in chunks.values()}
         titled = {doc: TITLE_SHARE * check.word_matches(title) for doc, title in titles.items()}
-        led = {key: check.word_matches(lead) for key, lead in lead_ins(sentences)}
+        led = {key: check.word_matches(lead) for key, lead in led_by.items()}
         for sentence, cosine in zip(sentences, vectors @ retrieval.query_vector, strict=True):
             if (
                 not sentence.whole
@@ -172,8 +173,8 @@ class ExtractiveGenerator:
             if key in best and best[key].chunk_rank <= rank:
                 continue
             context = titled[sentence.doc_id]
-            if key in led:
-                context = np.maximum(context, led[key])
+            if (sentence.doc_id, sentence.end) in led:
+                context = np.maximum(context, led[sentence.doc_id, sentence.end])
             sentence = excerpt(sentence, check)  # a run of clauses: those that answer
             coverage = check.weighted(np.maximum(check.word_matches(sentence.text), context))
             typed = check.could_answer(sentence.text)
@@ -216,11 +217,15 @@ class ExtractiveGenerator:
         )
 
 
-def lead_ins(sentences: Sequence[Sentence]) -> list[tuple[tuple[str, int, int], str]]:
-    """For each sentence that is an item of a list (it opens with a dash or a bullet), the
-    sentence of its chunk that introduces the list (the last one before it, past the list's
-    other items, ending with a colon): ((doc_id, start, end) of the item, the lead-in's
-    text). Items with no such sentence in their chunk are left out.
+def lead_ins(
+    sentences: Sequence[Sentence], chunks: Mapping[str, Chunk]
+) -> dict[tuple[str, int], str]:
+    """For each item of a list (a sentence opening with a dash or a bullet), the sentence of
+    its chunk that introduces the list: the last one ending with a colon before it, with no
+    line between them that is neither an item nor part of one. Keyed by the item's (doc_id,
+    end), so that a span ending with the item (`antecedents.py`) finds it too; items with
+    no such sentence in their chunk are left out. `sentences` as stored, not joined;
+    `chunks` by id, for where lines start (a sentence whose chunk is missing starts one).
 
     Why: an item names what it is about only in its lead-in. « Il faut néanmoins souligner
     que Sam Altman a un parcours politique en évolution : - En 2019, il a organisé une
@@ -231,7 +236,7 @@ def lead_ins(sentences: Sequence[Sentence]) -> list[tuple[tuple[str, int, int], 
     an item leaves out is matched by its lead-in as by the item itself: the item goes on the
     lead-in's sentence (its subject, "il", is the lead-in's "Sam Altman"), where an article's
     title, matched at TITLE_SHARE, only says what the article is about."""
-    found = []
+    found = {}
     lead = ""
     previous_chunk = None
     for sentence in sorted(sentences, key=lambda s: (s.chunk_id, s.start)):
@@ -239,10 +244,21 @@ def lead_ins(sentences: Sequence[Sentence]) -> list[tuple[tuple[str, int, int], 
             lead, previous_chunk = "", sentence.chunk_id
         if _LIST_ITEM.match(sentence.text):
             if lead:
-                found.append(((sentence.doc_id, sentence.start, sentence.end), lead))
-        else:
-            lead = sentence.text if sentence.text.rstrip().endswith(":") else ""
+                found[(sentence.doc_id, sentence.end)] = lead
+        elif sentence.text.rstrip().endswith(":"):
+            lead = sentence.text
+        elif _starts_a_line(sentence, chunks.get(sentence.chunk_id)):
+            lead = ""  # a paragraph after the list; an item's second sentence keeps it
     return found
+
+
+def _starts_a_line(sentence: Sentence, chunk: Chunk | None) -> bool:
+    """Whether only spaces stand between the sentence and the line break before it (or the
+    start of its chunk) in its chunk's text."""
+    if chunk is None:
+        return True
+    before = chunk.text[: max(0, sentence.start - chunk.start)]
+    return not before.strip(" \t") or before.rstrip(" \t").endswith("\n")
 
 
 def asks_a_question(text: str) -> bool:

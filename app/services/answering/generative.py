@@ -290,11 +290,11 @@ class GenerativeGenerator:
         A verified answer that does not hold the kind of thing asked for (no figure for "how
         much", no date for "when": `QuestionProfile.answered_by_type`) counts as no answer: a
         small model writes true sentences beside the question as readily as answers. It is
-        rescued as a declined one is (`_clearest`) before the fallback: shown « des rumeurs
-        circulent sur une nouvelle levée de fonds qui pourrait la propulser à une valorisation
-        de 500 milliards de dollars », asked that valuation, the model wrote what the article
-        says next (« Les rumeurs témoignent de la confiance des investisseurs ... [1] »),
-        supported and cited, but no amount.
+        rescued as a declined one is (`_clearest`, over the candidates that hold that kind)
+        before the fallback: shown « des rumeurs circulent sur une nouvelle levée de fonds qui
+        pourrait la propulser à une valorisation de 500 milliards de dollars », asked that
+        valuation, the model wrote what the article says next (« Les rumeurs témoignent de la
+        confiance des investisseurs ... [1] »), supported and cited, but no amount.
 
         `evidence` (the extractive checks' answering sentences, which a fallback quotes) is
         empty when the candidates are sentences those checks could not confirm
@@ -366,7 +366,8 @@ class GenerativeGenerator:
         if not evidence and (pointed := self._pointed_at(question, candidates, checked)):
             yield self._quoted(pointed, question, language, retrieval, clock)
             return
-        if checked.citations and (clearest := self._clearest(question, candidates, clock, ())):
+        typed = [c for c in candidates if check.profile.answered_by_type(c.sentence.text)]
+        if checked.citations and (clearest := self._clearest(question, typed, clock, ())):
             log.info("supported but not of the kind asked, a candidate quoted: %r", checked.text)
             yield self._quoted(clearest, question, language, retrieval, clock, checked.unsupported)
             return
@@ -522,10 +523,10 @@ class GenerativeGenerator:
         translation fails its checks or lacks a number or a name they state (the model may
         take "Mar-a-Lago" from the passage around the sentence it cites), unless the model's
         words leave a French phrase untranslated: then a name or a figure the question holds
-        need not be restated ("Quimperlé", which the reader has just written), nor a name of
-        the cited sentences, which the translation may write in English ("Chris Lehane is an
-        avocat à la Maison Blanche under Bill Clinton" gives way to "Chris Lehane, former
-        attorney at the White House under Bill Clinton").
+        need not be restated ("Quimperlé", which the reader has just written), and a name the
+        translation writes in English counts ("Chris Lehane is an avocat à la Maison Blanche
+        under Bill Clinton" gives way to "Chris Lehane, former attorney at the White House
+        under Bill Clinton").
 
         Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
         questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
@@ -539,8 +540,8 @@ class GenerativeGenerator:
         # which its cited sentence does not repeat ("le funiculaire"): they stand, unless they
         # leave French in the English answer ("4 200 lanternes biodégradables were ...").
         french = copies_a_phrase(checked.text, cited)
-        given, translated_from = (question, cited) if french else ("", [])
-        if translated is not None and keeps_facts(checked.text, translated, given, translated_from):
+        given, embed = (question, self.embedder.embed) if french else ("", None)
+        if translated is not None and keeps_facts(checked.text, translated, given, embed):
             return translated
         if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
             # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"

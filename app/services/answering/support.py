@@ -321,9 +321,7 @@ def _translates(forms: set[str], best: dict[str, float]) -> bool:
     return own >= NAME_TRANSLATION_MIN or (run >= NAME_TRANSLATION_MIN and own >= WORD_IN_RUN_MIN)
 
 
-def keeps_facts(
-    original: str, rewritten: str, given: str = "", translated_from: Sequence[str] = ()
-) -> bool:
+def keeps_facts(original: str, rewritten: str, given: str = "", embed: Embed | None = None) -> bool:
     """Whether `rewritten` states every number and every name of `original` (markers aside;
     a name may be a cognate, as `judge` finds them) that `given` does not already hold: the
     test that a rewording lost none of the hard facts of the text it replaces.
@@ -333,22 +331,24 @@ def keeps_facts(
     Quimperlé festival?", and the cited sentence's translation, which does not name the town,
     loses nothing the reader was not told.
 
-    `translated_from` are the sentences `rewritten` translates (and was verified against):
-    their names are not required of it, which may write them in other words. "Chris Lehane
-    is an avocat à la Maison Blanche under Bill Clinton" names « Maison Blanche » as its
-    cited sentence does, and "former attorney at the White House" translates it; a name that
-    `original` took from elsewhere (the passage around the sentence: "Mar-a-Lago") is still
-    required, and so is every number."""
+    Given `embed`, a name `rewritten` writes in other words counts as stated: one whose word,
+    or run of capitalised words, translates a run of `rewritten` (`_untranslated`, as `judge`
+    finds translated names). "Chris Lehane is an avocat à la Maison Blanche under Bill
+    Clinton" is kept by "Chris Lehane, former attorney at the White House under Bill Clinton"
+    (« Maison Blanche » / "White House"), not by "A former White House lawyer under Bill
+    Clinton", which drops Chris Lehane."""
     original, rewritten = MARKERS.sub("", original), MARKERS.sub("", rewritten)
     if not _numbers(original) - _numbers(given) <= stated_numbers(rewritten):
         return False
     folded, known = fold(rewritten), fold(given)
-    translated = set().union(*(_names(text) for text in translated_from))
-    return all(
-        _named_in(name, folded)
-        for name in _names(original) - translated
-        if not re.search(rf"\b{re.escape(name)}\b", known)
-    )
+    missing = [
+        name
+        for name in sorted(_names(original))
+        if not _named_in(name, folded) and not re.search(rf"\b{re.escape(name)}\b", known)
+    ]
+    if not missing or embed is None:
+        return not missing
+    return not _untranslated(missing, original, rewritten, embed)
 
 
 def copies_a_phrase(written: str, cited: Sequence[str]) -> bool:
