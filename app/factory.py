@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,7 +52,7 @@ def build_components(settings: Settings) -> Components:
         reader = GenerativeGenerator(chat, embedder, extractive, queue, remember=deterministic)
         # The model learns its jobs' rules in the background: /search and the extractive
         # fallback serve meanwhile, questions to the model wait their turn behind it.
-        threading.Thread(target=reader.warm, name="model-warm-up", daemon=True).start()
+        reader.warm_in_background()
         generator = reader
     documents = DocumentService(store, retriever, embedder, settings)
     return Components(settings, embedder, store, retriever, generator, documents, chat)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.services.answering.generator import ModelState
 from app.services.filters import DocumentFilter
 from vectorstore.tokens import canonical
 
@@ -235,6 +236,12 @@ class HealthResponse(BaseModel):
     backend: str
     retrieval: Literal["memory", "store"] = Field(
         description="Where retrieval is served from: each worker's memory, or the store."
+    )
+    model: ModelState = Field(
+        "none",
+        description="The backend's model: none (extractive), warming (evaluating its rules after "
+        "start-up; questions wait for it), ready, or resting after a failure (questions get "
+        "the extractive answer, flagged).",
     )
 
 

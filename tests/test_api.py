@@ -99,6 +99,7 @@ def test_health_reports_ready_with_counts(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ready" and body["documents"] == 5 and body["chunks"] > 30
     assert body["embedder"] == "use:multilingual-v3:512"
+    assert body["backend"] == "extractive" and body["model"] == "none"
 
 
 @pytest.mark.parametrize(

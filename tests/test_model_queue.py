@@ -1,13 +1,19 @@
-"""The model's queue: turns in arrival order, a wait limit, the running estimate of a turn."""
+"""The model's queue: turns in arrival order, a wait limit, the running estimate of a turn;
+the start-up warm-up taking its turns in it."""
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from app.services.answering.extractive import ExtractiveGenerator
+from app.services.answering.generative import GenerativeGenerator
 from app.services.answering.model_queue import ModelQueue, QueueFull
+from tests.conftest import make_settings
+from vectorstore import Embedder
 
 
 def test_turns_are_taken_in_arrival_order() -> None:
@@ -74,3 +80,65 @@ def test_the_estimate_follows_the_turns_taken() -> None:
         with queue.turn():
             time.sleep(0.02)
     assert queue.turn_seconds < 0.1
+
+
+class SlowWarmChat:
+    """A chat model whose warm-up of each job waits for the test's go-ahead (a fake: the real
+    model's warm-up is timed by the machine, not by the test; `test_reader.py` asks the real
+    one's state through /health)."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self.warmed = 0
+        self.go = threading.Semaphore(0)
+
+    def warm(self, messages: object, fixed: int) -> None:
+        assert self.go.acquire(timeout=5), "the test never let the warm-up go on"
+        self.warmed += 1
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_question_during_the_warm_up_waits_for_one_job_s_rules_not_all(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    """The warm-up takes a turn per job: a question joining the line while the first job is
+    evaluated has its turn right after it; /health's state is "warming" until the end."""
+    chat = SlowWarmChat()
+    queue = ModelQueue(limit=2.0, first_estimate=0.01)  # QueueFull if it waits for every job
+    extractive = ExtractiveGenerator(make_settings(tmp_path))
+    reader = GenerativeGenerator(chat, embedder, extractive, queue)  # type: ignore[arg-type]
+    warming = reader.warm_in_background()
+    assert reader.model_state() == "warming"
+    while queue.waiting < 1:  # the first job holds the model
+        time.sleep(0.001)
+    chat.go.release()
+    with queue.turn():
+        assert chat.warmed == 1 and warming.is_alive()
+        assert reader.model_state() == "warming"
+    for _ in range(4):
+        chat.go.release()
+    warming.join(5)
+    assert chat.warmed == 5 and reader.model_state() == "ready"
+
+
+def test_a_service_closed_during_the_warm_up_warms_no_further(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    chat = SlowWarmChat()
+    queue = ModelQueue(limit=10.0, first_estimate=0.01)
+    extractive = ExtractiveGenerator(make_settings(tmp_path))
+    reader = GenerativeGenerator(chat, embedder, extractive, queue)  # type: ignore[arg-type]
+    warming = reader.warm_in_background()
+    while queue.waiting < 1:
+        time.sleep(0.001)
+    closing = threading.Thread(target=reader.close)
+    closing.start()
+    while queue.waiting < 2:  # close() waits behind the first job
+        time.sleep(0.001)
+    chat.go.release()
+    closing.join(5)
+    warming.join(5)
+    assert chat.warmed == 1 and not warming.is_alive()

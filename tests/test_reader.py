@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,21 @@ def reader(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     ingest_paths([ARTICLES, FIELD], store, embedder, settings)
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+def test_health_says_when_the_model_has_warmed_up(reader: TestClient) -> None:
+    """ "warming" while the model evaluates its jobs' rules after start-up (about a second when
+    they are kept on disk from an earlier start, as here after the first test run), then
+    "ready"; `status` is "ready" all along (/search and the fallback serve meanwhile)."""
+    states = []
+    for _ in range(600):
+        body = reader.get("/health").json()
+        assert body["status"] == "ready" and body["backend"] == "local"
+        states.append(body["model"])
+        if states[-1] == "ready":
+            break
+        time.sleep(0.2)
+    assert set(states) <= {"warming", "ready"} and states[-1] == "ready", states[-5:]
 
 
 def ask(client: TestClient, question: str, **extra: Any) -> dict[str, Any]:

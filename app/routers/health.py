@@ -1,4 +1,5 @@
-"""`GET /health`: ready once the store and the embedder are loaded and the store answers."""
+"""`GET /health`: ready once the store and the embedder are loaded and the store answers; says
+whether the model is still warming up."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def health(components: ComponentsDep) -> HealthResponse:
         embedder=components.embedder.fingerprint,
         backend=components.generator.name,
         retrieval=components.retriever.mode,
+        model=components.generator.model_state(),
     )
 
 

@@ -175,6 +175,7 @@ def make_chat(settings: Settings) -> ChatModel | None:
                 mmap=settings.llm_mmap,
                 max_tokens=settings.llm_max_tokens,
                 temperature=settings.llm_temperature,
+                prefix_dir=settings.llm_cache_dir / "prefixes",
             )
         case "extractive":
             return None

@@ -23,7 +23,7 @@ import numpy as np
 from app.services.answering.antecedents import overlaps, with_antecedents
 from app.services.answering.evidence import EvidenceCheck, QuestionProfile, question_parts
 from app.services.answering.excerpts import excerpt
-from app.services.answering.generator import Answer, Citation
+from app.services.answering.generator import Answer, Citation, ModelState
 from app.services.answering.injection import addresses_an_assistant
 from app.services.followup import Turn, self_contained
 from app.services.language import Language
@@ -59,6 +59,10 @@ class ExtractiveGenerator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    def model_state(self) -> ModelState:
+        """Always "none": the extractive backend runs no model."""
+        return "none"
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         return self_contained(question, history)

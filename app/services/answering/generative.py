@@ -46,6 +46,7 @@ import dataclasses
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 
@@ -59,7 +60,7 @@ from app.services.answering.candidates import (
 from app.services.answering.chat import ChatModel, Messages, ModelUnavailable, few_shot
 from app.services.answering.evidence import EvidenceCheck
 from app.services.answering.extractive import ExtractiveGenerator, Scored, quotable
-from app.services.answering.generator import Answer, Citation
+from app.services.answering.generator import Answer, Citation, ModelState
 from app.services.answering.memo import ANSWER_ENTRIES
 from app.services.answering.model_queue import ModelQueue, QueueFull
 from app.services.answering.support import (
@@ -150,6 +151,8 @@ class GenerativeGenerator:
         self._check = model_checker(chat)
         self._resting_until = 0.0
         self._last_failure = ""
+        self._warming = False
+        self._closed = False
 
     def _available(self) -> None:
         """ModelUnavailable while the model rests after a failure."""
@@ -160,25 +163,48 @@ class GenerativeGenerator:
         self._resting_until = time.monotonic() + COOL_DOWN_SECONDS
         self._last_failure = exc.message
 
+    def model_state(self) -> ModelState:
+        """warming during `warm`, resting for COOL_DOWN_SECONDS after a failure, else ready."""
+        if self._warming:
+            return "warming"
+        return "resting" if time.monotonic() < self._resting_until else "ready"
+
+    def warm_in_background(self) -> threading.Thread:
+        """Start `warm` in a thread; `model_state` says "warming" from now until it is done."""
+        self._warming = hasattr(self.chat, "warm")
+        thread = threading.Thread(target=self.warm, name="model-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def warm(self) -> None:
         """Have a model in this process evaluate each job's rules and examples once, before the
-        first question (about 15 s on two cores; questions meanwhile wait in the queue)."""
+        first question: about 39 s for the five jobs on two cores here the first time, a second
+        once they are kept on disk (`prefix_store.py`). A turn per job, so that a question asked
+        meanwhile waits for one job's rules at most, then evaluates the ones it needs itself."""
         warm = getattr(self.chat, "warm", None)
         if warm is None:
             return
+        jobs = [writer_messages("?", language, [("?", "?")]) for language in ("fr", "en")]
+        jobs += [check_messages("?", ["?"]), answerability_messages("?", "?")]
+        jobs.append(translator_messages("?"))
+        self._warming = True
+        started = time.monotonic()
         try:
-            with self.queue.turn():
-                for language in ("fr", "en"):
-                    warm(*writer_messages("?", language, [("?", "?")]))
-                warm(*check_messages("?", ["?"]))
-                warm(*answerability_messages("?", "?"))
-                warm(*translator_messages("?"))
-        except (ModelUnavailable, QueueFull) as exc:
+            for messages, fixed in jobs:
+                with self.queue.turn(math.inf):
+                    if self._closed:
+                        return
+                    warm(messages, fixed)
+            log.info("the model is ready (%.1f s to warm up)", time.monotonic() - started)
+        except ModelUnavailable as exc:
             log.warning("the model could not be warmed up: %s", exc.message)
+        finally:
+            self._warming = False
 
     def close(self) -> None:
         """Release the model once the question holding it (or the warm-up) is done."""
         with self.queue.turn(math.inf):
+            self._closed = True
             self.chat.close()
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from app.services.followup import Turn
 from app.services.language import Language
@@ -36,10 +36,19 @@ class Answer:
     notice: str = ""
 
 
+# What `/health` says of a backend's model: none (extractive), warming (evaluating its jobs'
+# rules after start-up: questions wait for it or fall back), ready, or resting after a failure.
+ModelState = Literal["none", "warming", "ready", "resting"]
+
+
 class Generator(Protocol):
     """Turns a question and what retrieval found into a cited answer, or an abstention."""
 
     name: str
+
+    def model_state(self) -> ModelState:
+        """Whether the backend's model can take a question now (`ModelState`)."""
+        ...
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         """The question made self-contained in the light of the conversation so far."""

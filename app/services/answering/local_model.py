@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from app.services.answering.chat import Messages, ModelUnavailable
+from app.services.answering.prefix_store import PrefixStore
 
 
 class LocalModel:
@@ -30,7 +31,8 @@ class LocalModel:
 
     `path` is the .gguf file; `context` the window in tokens; `threads` CPU threads (None: all
     cores); `gpu_layers` layers offloaded to a GPU (0 on a CPU-only machine, -1 all); `mmap`
-    maps the file instead of reading it (`LLM_MMAP` in `config/settings.py`: what it costs).
+    maps the file instead of reading it (`LLM_MMAP` in `config/settings.py`: what it costs);
+    `prefix_dir` keeps each job's evaluated prefix on disk for the next start (`prefix_store.py`).
     Raises ModelUnavailable when llama-cpp-python is missing or the file cannot be loaded.
     """
 
@@ -45,6 +47,7 @@ class LocalModel:
         mmap: bool,
         max_tokens: int,
         temperature: float,
+        prefix_dir: Path | None = None,
     ) -> None:
         try:
             import llama_cpp
@@ -78,6 +81,11 @@ class LocalModel:
             template, eos_token=eos, bos_token="", add_generation_prompt=False
         )
         self._saved: dict[tuple[int, ...], bytes] = {}
+        self._prefixes = None
+        if prefix_dir is not None:
+            build = getattr(llama_cpp, "__version__", "?")
+            identity = PrefixStore.identity(path, context=context, build=build)
+            self._prefixes = PrefixStore(prefix_dir, identity)
         self._max_tokens = max_tokens
         self._temperature = temperature
         self.prompt_tokens = 0  # evaluated, for the latency breakdown in the logs and bench
@@ -127,7 +135,7 @@ class LocalModel:
 
     def _prepare(self, messages: Messages, fixed: int) -> list[int]:
         """The prompt's tokens, with the model's memory set to its fixed prefix (restored from
-        the saved copy, or evaluated and saved the first time)."""
+        the copy in memory or on disk, or evaluated and saved the first time)."""
         prefix_text = self._format_prefix(messages=messages[:fixed]).prompt
         full_text = self._format(messages=messages).prompt
         if not full_text.startswith(prefix_text):  # a template that rewrites earlier turns
@@ -139,11 +147,27 @@ class LocalModel:
         key = tuple(prefix)
         if key in self._saved:
             self._restore(prefix, self._saved[key])
+        elif (stored := self._restored_from_disk(prefix)) is not None:
+            self._saved[key] = stored
         else:
             self._llm.n_tokens = 0
             self._evaluate(prefix)
             self._saved[key] = self._save()
+            if self._prefixes is not None:
+                self._prefixes.save(prefix, self._saved[key])
         return tokens
+
+    def _restored_from_disk(self, prefix: list[int]) -> bytes | None:
+        """The prefix's state read from the disk and restored, or None (not saved there, or
+        it does not restore: then the prefix is evaluated)."""
+        state = None if self._prefixes is None else self._prefixes.load(prefix)
+        if state is None:
+            return None
+        try:
+            self._restore(prefix, state)
+        except ModelUnavailable:
+            return None
+        return state
 
     def _evaluate(self, tokens: list[int]) -> None:
         """Evaluate what of `tokens` is not already in memory (at least the last token)."""

@@ -1,0 +1,82 @@
+"""A job's evaluated prefix kept on disk, so that a restarted service does not evaluate it again.
+
+The local model evaluates each job's rules and examples once (`local_model.py`); that is 270 to
+920 tokens a job, about 39 s for the five jobs on two cores here, and a service that has just
+started makes its first questions wait behind it. The model's memory of a prefix (the KV cache
+of sequence 0, 8 to 27 MB a job in f16) is the same bytes for the same model file, context size,
+llama.cpp build and tokens, so it is saved under a name made of those and read back at the next
+start in a fraction of a second.
+
+A file is written whole or not at all (written aside, then renamed), and holds the sha256 of its
+bytes: a damaged file is ignored and the prefix evaluated again. Workers sharing the folder may
+write the same file at once; each rename is whole, and both wrote the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger("app")
+
+_DIGEST = 32  # bytes of sha256 before the state
+
+
+class PrefixStore:
+    """Saved prefix states in `folder` for one model: `identity` names everything besides the
+    tokens that the state depends on (the model file, the context size, the llama.cpp build).
+    Never raises for the disk: a state it cannot read or write is evaluated instead."""
+
+    def __init__(self, folder: Path, identity: str) -> None:
+        self.folder = folder
+        self._identity = identity.encode()
+        self._warned = False
+
+    @staticmethod
+    def identity(model: Path, *, context: int, build: str) -> str:
+        """The model file (resolved path, size, modification time), context and build."""
+        stat = model.stat()
+        return f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{context}|{build}"
+
+    def path(self, tokens: Sequence[int]) -> Path:
+        """The file of the state after `tokens` (a job's prefix)."""
+        digest = hashlib.sha256(self._identity)
+        digest.update(b"|" + ",".join(map(str, tokens)).encode())
+        return self.folder / f"{digest.hexdigest()[:32]}.kv"
+
+    def load(self, tokens: Sequence[int]) -> bytes | None:
+        """The saved state after `tokens`, or None (never saved, unreadable or damaged)."""
+        try:
+            data = self.path(tokens).read_bytes()
+        except OSError:
+            return None
+        state = data[_DIGEST:]
+        if len(data) <= _DIGEST or hashlib.sha256(state).digest() != data[:_DIGEST]:
+            log.warning("ignoring a damaged prompt cache file: %s", self.path(tokens))
+            return None
+        return state
+
+    def save(self, tokens: Sequence[int], state: bytes) -> None:
+        """Keep `state` for the next start; a folder that cannot be written is reported once."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        except OSError as exc:
+            self._cannot_write(exc)
+            return
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(hashlib.sha256(state).digest() + state)
+            os.replace(temporary, self.path(tokens))
+        except OSError as exc:
+            Path(temporary).unlink(missing_ok=True)
+            self._cannot_write(exc)
+
+    def _cannot_write(self, exc: OSError) -> None:
+        if not self._warned:
+            log.warning("cannot keep the model's prompt cache in %s: %s", self.folder, exc)
+            self._warned = True

@@ -1,0 +1,104 @@
+"""A job's evaluated prefix kept on disk: the file, and a real model (SmolLM2 through the same
+`LocalModel` the bundled reader uses) that starts the second time without evaluating it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.services.answering.generative import answerability_messages
+from app.services.answering.prefix_store import PrefixStore
+
+PREFIX = [151644, 8948, 198, 2610, 525, 264, 10950]
+STATE = bytes(range(256)) * 40
+
+
+def test_a_saved_state_is_read_back_for_the_same_model_and_prefix_only(tmp_path: Path) -> None:
+    store = PrefixStore(tmp_path / "prefixes", "model-a|4096|0.3.16")
+    assert store.load(PREFIX) is None
+    store.save(PREFIX, STATE)
+    assert store.load(PREFIX) == STATE
+    assert store.load(PREFIX[:-1]) is None
+    assert PrefixStore(tmp_path / "prefixes", "model-b|4096|0.3.16").load(PREFIX) is None
+    assert [p.suffix for p in (tmp_path / "prefixes").iterdir()] == [".kv"]  # no leftovers
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty"])
+def test_a_damaged_file_is_not_read_back(tmp_path: Path, damage: str) -> None:
+    store = PrefixStore(tmp_path, "model-a")
+    store.save(PREFIX, STATE)
+    path = store.path(PREFIX)
+    data = bytearray(path.read_bytes())
+    match damage:
+        case "flip":
+            data[1000] ^= 1
+        case "truncate":
+            del data[-10:]
+        case "empty":
+            data.clear()
+    path.write_bytes(bytes(data))
+    assert store.load(PREFIX) is None
+
+
+def test_a_folder_that_cannot_be_written_is_reported_once_and_costs_nothing_else(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    store = PrefixStore(blocker / "prefixes", "model-a")
+    with caplog.at_level(logging.WARNING, logger="app"):
+        store.save(PREFIX, STATE)
+        store.save(PREFIX[:3], STATE)
+    assert store.load(PREFIX) is None
+    assert [r.getMessage().startswith("cannot keep") for r in caplog.records] == [True]
+
+
+def test_the_model_started_again_reads_its_prefix_instead_of_evaluating_it(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("llama_cpp", reason="the 'llm' extra is not installed")
+    from app.services.answering.local_model import LocalModel
+    from tests.test_generative import smollm_path
+
+    def model() -> LocalModel:
+        return LocalModel(
+            smollm_path(),
+            name="local",
+            context=2048,
+            threads=2,
+            gpu_layers=0,
+            mmap=True,
+            max_tokens=16,
+            temperature=0.0,
+            prefix_dir=tmp_path,
+        )
+
+    job = answerability_messages("Combien ?", "Elon Musk a proposé 97 milliards de dollars.")
+    options = [str(n) for n in range(10)]
+    first = model()
+    first.warm(*job)
+    evaluated = first.prompt_tokens
+    judged = first.choose(*job, options)
+    first.close()
+    assert evaluated > 200 and len(list(tmp_path.glob("*.kv"))) == 1
+
+    again = model()
+    again.warm(*job)
+    assert again.prompt_tokens == 0  # read from the disk, not evaluated
+    np.testing.assert_allclose(again.choose(*job, options), judged, atol=1e-6)
+    again.close()
+
+    saved = next(tmp_path.glob("*.kv"))
+    saved.write_bytes(saved.read_bytes()[:-100])  # damaged: evaluated again, then saved whole
+    third = model()
+    third.warm(*job)
+    assert third.prompt_tokens == evaluated
+    np.testing.assert_allclose(third.choose(*job, options), judged, atol=1e-6)
+    third.close()
+    fourth = model()
+    fourth.warm(*job)
+    assert fourth.prompt_tokens == 0  # the damaged file was written whole again
+    fourth.close()
