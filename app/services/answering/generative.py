@@ -195,7 +195,10 @@ class GenerativeGenerator:
                     if self._closed:
                         return
                     warm(messages, fixed)
-            log.info("the model is ready (%.1f s to warm up)", time.monotonic() - started)
+            log.info(
+                "the model is warm (%.1f s, turns of questions included)",
+                time.monotonic() - started,
+            )
         except ModelUnavailable as exc:
             log.warning("the model could not be warmed up: %s", exc.message)
         finally:
