@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.services.answering.generative import answerability_messages
+from app.services.answering.generative import answerability_messages, writer_messages
+from app.services.answering.local_model import LocalModel
 from app.services.answering.prefix_store import PrefixStore
 
 PREFIX = [151644, 8948, 198, 2610, 525, 264, 10950]
@@ -20,10 +21,23 @@ def test_a_saved_state_is_read_back_for_the_same_model_and_prefix_only(tmp_path:
     store = PrefixStore(tmp_path / "prefixes", "model-a|4096|0.3.16")
     assert store.load(PREFIX) is None
     store.save(PREFIX, STATE)
-    assert store.load(PREFIX) == STATE
+    loaded = store.load(PREFIX)
+    assert loaded is not None and bytes(loaded) == STATE
     assert store.load(PREFIX[:-1]) is None
     assert PrefixStore(tmp_path / "prefixes", "model-b|4096|0.3.16").load(PREFIX) is None
     assert [p.suffix for p in (tmp_path / "prefixes").iterdir()] == [".kv"]  # no leftovers
+
+
+def test_states_read_one_after_another_are_each_their_own(tmp_path: Path) -> None:
+    """The store reads into one buffer: each load gives the state asked for, whatever size
+    the one before it had."""
+    store = PrefixStore(tmp_path, "model-a")
+    short, long = STATE[:3000], STATE[::-1]
+    store.save(PREFIX, long)
+    store.save(PREFIX[:3], short)
+    for tokens, state in [(PREFIX, long), (PREFIX[:3], short), (PREFIX, long)]:
+        loaded = store.load(tokens)
+        assert loaded is not None and bytes(loaded) == state
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty"])
@@ -56,36 +70,37 @@ def test_a_folder_that_cannot_be_written_is_reported_once_and_costs_nothing_else
     assert [r.getMessage().startswith("cannot keep") for r in caplog.records] == [True]
 
 
+def smollm(prefix_dir: Path) -> LocalModel:
+    """SmolLM2-135M through the bundled reader's class: small, so it loads in a second."""
+    pytest.importorskip("llama_cpp", reason="the 'llm' extra is not installed")
+    from tests.test_generative import smollm_path
+
+    return LocalModel(
+        smollm_path(),
+        name="local",
+        context=2048,
+        threads=2,
+        gpu_layers=0,
+        mmap=True,
+        max_tokens=16,
+        temperature=0.0,
+        prefix_dir=prefix_dir,
+    )
+
+
 def test_the_model_started_again_reads_its_prefix_instead_of_evaluating_it(
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("llama_cpp", reason="the 'llm' extra is not installed")
-    from app.services.answering.local_model import LocalModel
-    from tests.test_generative import smollm_path
-
-    def model() -> LocalModel:
-        return LocalModel(
-            smollm_path(),
-            name="local",
-            context=2048,
-            threads=2,
-            gpu_layers=0,
-            mmap=True,
-            max_tokens=16,
-            temperature=0.0,
-            prefix_dir=tmp_path,
-        )
-
     job = answerability_messages("Combien ?", "Elon Musk a proposé 97 milliards de dollars.")
     options = [str(n) for n in range(10)]
-    first = model()
+    first = smollm(tmp_path)
     first.warm(*job)
     evaluated = first.prompt_tokens
     judged = first.choose(*job, options)
     first.close()
     assert evaluated > 200 and len(list(tmp_path.glob("*.kv"))) == 1
 
-    again = model()
+    again = smollm(tmp_path)
     again.warm(*job)
     assert again.prompt_tokens == 0  # read from the disk, not evaluated
     np.testing.assert_allclose(again.choose(*job, options), judged, atol=1e-6)
@@ -93,12 +108,28 @@ def test_the_model_started_again_reads_its_prefix_instead_of_evaluating_it(
 
     saved = next(tmp_path.glob("*.kv"))
     saved.write_bytes(saved.read_bytes()[:-100])  # damaged: evaluated again, then saved whole
-    third = model()
+    third = smollm(tmp_path)
     third.warm(*job)
     assert third.prompt_tokens == evaluated
     np.testing.assert_allclose(third.choose(*job, options), judged, atol=1e-6)
     third.close()
-    fourth = model()
+    fourth = smollm(tmp_path)
     fourth.warm(*job)
     assert fourth.prompt_tokens == 0  # the damaged file was written whole again
     fourth.close()
+
+
+def test_a_model_whose_folder_cannot_be_written_keeps_its_prefixes_in_memory(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    model = smollm(blocker / "prefixes")
+    judge = answerability_messages("Combien ?", "Elon Musk a proposé 97 milliards de dollars.")
+    write = writer_messages("How much?", "en", [("Elon Musk a proposé 97 milliards.", "T")])
+    model.warm(*judge)
+    model.warm(*write)  # another job's prefix in the model's memory
+    evaluated = model.prompt_tokens
+    model.warm(*judge)
+    assert evaluated > 400 and model.prompt_tokens == evaluated  # restored, not evaluated
+    model.close()

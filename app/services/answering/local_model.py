@@ -2,7 +2,8 @@
 
 Every job the model does starts with the same messages (its rules and worked examples): their
 tokens are evaluated once per job and the model's memory of them (the KV cache of sequence 0) is
-kept, so a call evaluates only what differs: the question and its sentences. Prompt evaluation
+kept on disk (`prefix_store.py`), so a call evaluates only what differs: the question and its
+sentences. Prompt evaluation
 costs about 12 ms a token on two cores here (`shared/MODELS.md`: 86 tokens/s), so a few-shot
 prefix of 400 tokens would cost about 5 s on every call without this.
 
@@ -135,7 +136,8 @@ class LocalModel:
 
     def _prepare(self, messages: Messages, fixed: int) -> list[int]:
         """The prompt's tokens, with the model's memory set to its fixed prefix (restored from
-        the copy in memory or on disk, or evaluated and saved the first time)."""
+        its copy on disk, or in memory where the disk cannot keep it; evaluated and saved the
+        first time)."""
         prefix_text = self._format_prefix(messages=messages[:fixed]).prompt
         full_text = self._format(messages=messages).prompt
         if not full_text.startswith(prefix_text):  # a template that rewrites earlier turns
@@ -145,29 +147,25 @@ class LocalModel:
         if self._common(tokens) >= len(prefix):
             return tokens
         key = tuple(prefix)
-        if key in self._saved:
-            self._restore(prefix, self._saved[key])
-        elif (stored := self._restored_from_disk(prefix)) is not None:
-            self._saved[key] = stored
-        else:
+        stored: bytes | memoryview | None = self._saved.get(key)
+        if stored is None and self._prefixes is not None:
+            stored = self._prefixes.load(prefix)
+        if stored is None or not self._restores(prefix, stored):
             self._llm.n_tokens = 0
             self._evaluate(prefix)
-            self._saved[key] = self._save()
-            if self._prefixes is not None:
-                self._prefixes.save(prefix, self._saved[key])
+            state = self._save()
+            # Kept in memory only where the disk cannot keep it: 82 MB of a worker's RSS.
+            if self._prefixes is None or not self._prefixes.save(prefix, state):
+                self._saved[key] = state
         return tokens
 
-    def _restored_from_disk(self, prefix: list[int]) -> bytes | None:
-        """The prefix's state read from the disk and restored, or None (not saved there, or
-        it does not restore: then the prefix is evaluated)."""
-        state = None if self._prefixes is None else self._prefixes.load(prefix)
-        if state is None:
-            return None
+    def _restores(self, prefix: list[int], state: bytes | memoryview) -> bool:
+        """Whether `state` restored the model's memory of `prefix` (if not, it is evaluated)."""
         try:
             self._restore(prefix, state)
         except ModelUnavailable:
-            return None
-        return state
+            return False
+        return True
 
     def _evaluate(self, tokens: list[int]) -> None:
         """Evaluate what of `tokens` is not already in memory (at least the last token)."""
@@ -197,8 +195,12 @@ class LocalModel:
         written = self._lib.llama_state_seq_get_data(ctx, buffer, size, 0)
         return bytes(buffer)[:written]
 
-    def _restore(self, prefix: list[int], state: bytes) -> None:
-        buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+    def _restore(self, prefix: list[int], state: bytes | memoryview) -> None:
+        size = len(state)
+        if isinstance(state, memoryview):  # the prefix store's buffer, read in place
+            buffer = (ctypes.c_uint8 * size).from_buffer(state)
+        else:
+            buffer = (ctypes.c_uint8 * size).from_buffer_copy(state)
         self._llm._ctx.kv_cache_seq_rm(0, 0, -1)
         if not self._lib.llama_state_seq_set_data(self._llm._ctx.ctx, buffer, len(state), 0):
             raise ModelUnavailable("the local model could not restore its prompt cache")
