@@ -198,3 +198,12 @@ def test_a_list_item_is_read_with_the_sentence_that_introduces_it(client: TestCl
     # the lead-in lends its words, not the names the articles never give
     body = ask(client, "Combien Sam Altman a-t-il donné pour soutenir Kamala Harris ?")
     assert body["abstained"], body["answer"]
+
+
+def test_a_where_question_is_answered_by_the_sentence_placing_it(client: TestClient) -> None:
+    """« Où se trouve Mar-a-Lago ? » abstained: "trouve" counted as a word the answer lacked."""
+    body = ask(client, "Où se trouve Mar-a-Lago ?")
+    assert not body["abstained"], body["answer"]
+    assert any("Palm Beach, en Floride" in c["text"] for c in body["citations"]), body["answer"]
+    body = ask(client, "In which US state are the Stargate construction sites located?")
+    assert body["abstained"], body["answer"]  # q093: « aux Etats-Unis » is no state

@@ -6,7 +6,7 @@ from app.services.answering.evidence import EvidenceCheck, QuestionProfile
 from app.services.bm25 import BM25Index
 from app.services.bridge import VocabularyBridge
 from vectorstore import Embedder
-from vectorstore.tokens import surface_words
+from vectorstore.tokens import fold, surface_words
 
 
 @pytest.mark.parametrize(
@@ -76,6 +76,21 @@ def test_names_are_the_capitalised_words_inside_the_question() -> None:
     )
     assert profile.names == ("trump", "elon", "musk", "ukrainian")
     assert QuestionProfile.of("What did it raise last March?").names == ()  # a date, not a name
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("Où se trouve Mar-a-Lago ?", ("mar", "lago")),
+        ("Where is OpenAI based?", ("openai",)),
+        ("Où est située la piscine de Sarvieux ?", ("piscine", "sarvieux")),
+        # the verb stays where the question names the kind of place it wants
+        ("In which US state are the sites located?", ("state", "sites", "located")),
+        ("Qui a trouvé le financement ?", ("trouve", "financement")),
+    ],
+)
+def test_where_frames_the_verb_that_asks_where(question: str, words: tuple[str, ...]) -> None:
+    assert tuple(fold(w) for w in QuestionProfile.of(question).words) == words
 
 
 def test_a_quantity_needs_a_number_the_question_does_not_hold() -> None:

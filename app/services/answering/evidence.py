@@ -50,6 +50,21 @@ did does according say says said tell name called
 """.split()
 )
 
+# The verbs that ask where a thing is ("Où se trouve Mar-a-Lago ?", "Where is OpenAI based?"):
+# after "où" / "where" they frame the question, and a sentence that says where the thing is
+# need not repeat them (« au club privé de Donald Trump à Mar-a-Lago, ... à Palm Beach »
+# covered 0.85 of « Où se trouve Mar-a-Lago ? » with "trouve" counted, and scored under the
+# threshold). "In which US state are the Stargate sites located?" keeps its verb: the kind of
+# place it asks for is named, and « aux Etats-Unis » is no state (q093, unanswerable).
+_WHERE = re.compile(r"^ou\b|\bwhere\b")
+_PLACE_FRAME = frozenset(
+    fold(w)
+    for w in """
+trouve trouvent trouvait situe situee situes situees implante implantee installe installee
+located situated based
+""".split()
+)
+
 # What a "which ..." question asks the name of when it asks for a person or an organisation
 # ("Which Ukrainian president", "Quelle société aérospatiale"): the answer is a name.
 _ROLES = (
@@ -296,7 +311,8 @@ class QuestionProfile:
                 if len(n) >= _MIN_NAME_LENGTH and n.lower() not in _NOT_NAMES
             )
         )
-        words = tuple(w for w in dict.fromkeys(surface_words(question)) if fold(w) not in _FRAME)
+        framing = _FRAME | _PLACE_FRAME if _WHERE.search(start) else _FRAME
+        words = tuple(w for w in dict.fromkeys(surface_words(question)) if fold(w) not in framing)
         retrospective = bool(_PAST.search(question.lower())) and not _PLANNED.search(folded)
         return cls(
             words,
