@@ -84,13 +84,17 @@ def test_names_are_the_capitalised_words_inside_the_question() -> None:
         ("Où se trouve Mar-a-Lago ?", ("mar", "lago")),
         ("Where is OpenAI based?", ("openai",)),
         ("Où est située la piscine de Sarvieux ?", ("piscine", "sarvieux")),
+        ("Et où est basée la start-up Mistral ?", ("start", "mistral")),
+        ("Where is OpenAI headquartered?", ("openai",)),
         # the verb stays where the question names the kind of place it wants
         ("In which US state are the sites located?", ("state", "sites", "located")),
         ("Qui a trouvé le financement ?", ("trouve", "financement")),
     ],
 )
 def test_where_frames_the_verb_that_asks_where(question: str, words: tuple[str, ...]) -> None:
-    assert tuple(fold(w) for w in QuestionProfile.of(question).words) == words
+    profile = QuestionProfile.of(question)
+    assert tuple(fold(w) for w in profile.words) == words
+    assert (profile.wants == "place") is not question.startswith("Qui")
 
 
 def test_a_quantity_needs_a_number_the_question_does_not_hold() -> None:

@@ -91,6 +91,7 @@ class SlowWarmChat:
 
     def __init__(self) -> None:
         self.warmed = 0
+        self.closed = False
         self.go = threading.Semaphore(0)
 
     def warm(self, messages: object, fixed: int) -> None:
@@ -98,7 +99,7 @@ class SlowWarmChat:
         self.warmed += 1
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
 
 def test_a_question_during_the_warm_up_waits_for_one_job_s_rules_not_all(
@@ -107,21 +108,45 @@ def test_a_question_during_the_warm_up_waits_for_one_job_s_rules_not_all(
     """The warm-up takes a turn per job: a question joining the line while the first job is
     evaluated has its turn right after it; /health's state is "warming" until the end."""
     chat = SlowWarmChat()
-    queue = ModelQueue(limit=2.0, first_estimate=0.01)  # QueueFull if it waits for every job
+    queue = ModelQueue(limit=2.0, first_estimate=0.01)  # QueueFull if it waited for every job
     extractive = ExtractiveGenerator(make_settings(tmp_path))
     reader = GenerativeGenerator(chat, embedder, extractive, queue)  # type: ignore[arg-type]
     warming = reader.warm_in_background()
     assert reader.model_state() == "warming"
     while queue.waiting < 1:  # the first job holds the model
         time.sleep(0.001)
+    turns: list[tuple[int, bool, str]] = []
+
+    def ask() -> None:
+        with queue.turn():
+            turns.append((chat.warmed, warming.is_alive(), reader.model_state()))
+
+    question = threading.Thread(target=ask)
+    question.start()
+    while queue.waiting < 2:  # the question waits behind the first job
+        time.sleep(0.001)
     chat.go.release()
-    with queue.turn():
-        assert chat.warmed == 1 and warming.is_alive()
-        assert reader.model_state() == "warming"
+    question.join(5)
+    assert turns == [(1, True, "warming")]  # its turn came after one job, not five
     for _ in range(4):
         chat.go.release()
     warming.join(5)
     assert chat.warmed == 5 and reader.model_state() == "ready"
+
+
+def test_the_warm_up_s_turns_leave_the_estimate_of_a_turn_alone(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    """Read from disk, a job's warm-up takes 50 ms: timed, five of them would have the next
+    questions expect almost no wait, and join a line they then leave at the limit."""
+    chat = SlowWarmChat()
+    queue = ModelQueue(limit=20.0, first_estimate=6.0)
+    extractive = ExtractiveGenerator(make_settings(tmp_path))
+    reader = GenerativeGenerator(chat, embedder, extractive, queue)  # type: ignore[arg-type]
+    for _ in range(5):
+        chat.go.release()
+    reader.warm()
+    assert chat.warmed == 5 and queue.turn_seconds == 6.0
 
 
 def test_a_service_closed_during_the_warm_up_warms_no_further(
@@ -141,4 +166,4 @@ def test_a_service_closed_during_the_warm_up_warms_no_further(
     chat.go.release()
     closing.join(5)
     warming.join(5)
-    assert chat.warmed == 1 and not warming.is_alive()
+    assert chat.warmed == 1 and not warming.is_alive() and chat.closed

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from app.services.answering import prefix_store
 from app.services.answering.generative import answerability_messages, writer_messages
 from app.services.answering.local_model import LocalModel
 from app.services.answering.prefix_store import PrefixStore
@@ -64,9 +68,8 @@ def test_a_folder_that_cannot_be_written_is_reported_once_and_costs_nothing_else
     blocker.write_text("not a folder")
     store = PrefixStore(blocker / "prefixes", "model-a")
     with caplog.at_level(logging.WARNING, logger="app"):
-        store.save(PREFIX, STATE)
-        store.save(PREFIX[:3], STATE)
-    assert store.load(PREFIX) is None
+        assert store.save(PREFIX, STATE) is False
+        assert store.save(PREFIX[:3], STATE) is False
     assert [r.getMessage().startswith("cannot keep") for r in caplog.records] == [True]
 
 
@@ -86,6 +89,34 @@ def smollm(prefix_dir: Path) -> LocalModel:
         temperature=0.0,
         prefix_dir=prefix_dir,
     )
+
+
+def test_files_no_start_has_read_for_a_month_are_removed_when_another_is_saved(
+    tmp_path: Path,
+) -> None:
+    store = PrefixStore(tmp_path, "model-a")
+    store.save(PREFIX, STATE)
+    old_prompt = tmp_path / ("0" * 32 + ".kv")
+    left_by_a_killed_writer = tmp_path / "tmpabc.tmp"
+    for path in (old_prompt, left_by_a_killed_writer):
+        path.write_bytes(b"x" * 100)
+    in_use = store.path(PREFIX)
+    month_ago = time.time() - 40 * 86_400
+    for path in (old_prompt, left_by_a_killed_writer, in_use):
+        os.utime(path, (month_ago, month_ago))
+    assert PrefixStore(tmp_path, "model-a").load(PREFIX) is not None  # a start reads it
+    assert store.save(PREFIX[:3], STATE)
+    assert sorted(tmp_path.iterdir()) == sorted([in_use, store.path(PREFIX[:3])])
+    assert stat.S_IMODE(in_use.stat().st_mode) == 0o644  # workers may run as other users
+
+
+def test_a_file_too_large_to_be_a_state_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PrefixStore(tmp_path, "model-a")
+    store.save(PREFIX, STATE)
+    monkeypatch.setattr(prefix_store, "LARGEST", len(STATE))  # the file holds 32 bytes more
+    assert PrefixStore(tmp_path, "model-a").load(PREFIX) is None
 
 
 def test_the_model_started_again_reads_its_prefix_instead_of_evaluating_it(

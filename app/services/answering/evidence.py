@@ -56,12 +56,14 @@ did does according say says said tell name called
 # covered 0.85 of « Où se trouve Mar-a-Lago ? » with "trouve" counted, and scored under the
 # threshold). "In which US state are the Stargate sites located?" keeps its verb: the kind of
 # place it asks for is named, and « aux Etats-Unis » is no state (q093, unanswerable).
-_WHERE = re.compile(r"^ou\b|\bwhere\b")
+_WHERE = r"^ou\b|\bwhere\b"  # in the folded question's first words ("ou" is also "or")
+_ACCENTED_WHERE = re.compile(r"(?<!\w)où(?!\w)")  # "Savez-vous où ...", never "or"
 _PLACE_FRAME = frozenset(
     fold(w)
     for w in """
-trouve trouvent trouvait situe situee situes situees implante implantee installe installee
-located situated based
+trouve trouvent trouvait situe situee situes situees situent implante implantee implantes
+implantees installe installee installes installees base basee bases basees located situated
+based headquartered
 """.split()
 )
 
@@ -98,8 +100,7 @@ _WANTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "place",
         re.compile(
-            r"^ou\b|\bwhere\b"
-            r"|\b(?:in|to|from) (?:which|what) (?:\w+ )?(?:country|city|town|state)\b"
+            _WHERE + r"|\b(?:in|to|from) (?:which|what) (?:\w+ )?(?:country|city|town|state)\b"
             r"|\b(?:dans|de|vers) quel(?:le)? (?:pays|ville|etat|region)\b"
         ),
     ),
@@ -300,6 +301,10 @@ class QuestionProfile:
         asking = after_colon if len(after_colon.split()) >= 3 else folded
         start = " ".join(asking.split()[:_QUESTION_START_WORDS])
         wants = next((kind for kind, pattern in _WANTS if pattern.search(start)), None)
+        opening = " ".join(question.lower().split()[:_QUESTION_START_WORDS])
+        asks_where = re.search(_WHERE, start) or _ACCENTED_WHERE.search(opening)
+        if wants is None and asks_where:
+            wants = "place"  # "Et où se trouve ...", "Savez-vous où ..."
         found = _NAMED_AMOUNT.search(asking)
         named = found is not None and found.start() < len(start)
         if wants is None and named:
@@ -311,7 +316,7 @@ class QuestionProfile:
                 if len(n) >= _MIN_NAME_LENGTH and n.lower() not in _NOT_NAMES
             )
         )
-        framing = _FRAME | _PLACE_FRAME if _WHERE.search(start) else _FRAME
+        framing = _FRAME | _PLACE_FRAME if asks_where else _FRAME
         words = tuple(w for w in dict.fromkeys(surface_words(question)) if fold(w) not in framing)
         retrospective = bool(_PAST.search(question.lower())) and not _PLANNED.search(folded)
         return cls(

@@ -49,6 +49,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from app.services.answering.antecedents import overlaps
 from app.services.answering.candidates import (
@@ -154,10 +155,17 @@ class GenerativeGenerator:
         self._warming = False
         self._closed = False
 
-    def _available(self) -> None:
-        """ModelUnavailable while the model rests after a failure."""
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """The model's turn for a request; ModelUnavailable while the model rests after a
+        failure, or when the service closed it while the request waited; QueueFull past the
+        queue's limit."""
         if time.monotonic() < self._resting_until:
             raise ModelUnavailable(self._last_failure)
+        with self.queue.turn():
+            if self._closed:
+                raise ModelUnavailable("the service is shutting down")
+            yield
 
     def _failed(self, exc: ModelUnavailable) -> None:
         self._resting_until = time.monotonic() + COOL_DOWN_SECONDS
@@ -184,23 +192,22 @@ class GenerativeGenerator:
         warm = getattr(self.chat, "warm", None)
         if warm is None:
             return
-        jobs = [writer_messages("?", language, [("?", "?")]) for language in ("fr", "en")]
-        jobs += [check_messages("?", ["?"]), answerability_messages("?", "?")]
-        jobs.append(translator_messages("?"))
         self._warming = True
         started = time.monotonic()
         try:
+            jobs = [writer_messages("?", language, [("?", "?")]) for language in ("fr", "en")]
+            jobs += [check_messages("?", ["?"]), answerability_messages("?", "?")]
+            jobs.append(translator_messages("?"))
             for messages, fixed in jobs:
-                with self.queue.turn(math.inf):
+                with self.queue.turn(math.inf, timed=False):
                     if self._closed:
                         return
                     warm(messages, fixed)
-            log.info(
-                "the model is warm (%.1f s, turns of questions included)",
-                time.monotonic() - started,
-            )
+            took = time.monotonic() - started
+            log.info("the model is warm (%.1f s, turns of questions included)", took)
         except ModelUnavailable as exc:
             log.warning("the model could not be warmed up: %s", exc.message)
+            self._failed(exc)
         finally:
             self._warming = False
 
@@ -221,8 +228,7 @@ class GenerativeGenerator:
             {"role": "user", "content": prompt["user"].format(history=lines, question=question)},
         ]
         try:
-            self._available()
-            with self.queue.turn():
+            with self._turn():
                 written = "".join(self.chat.stream(messages, 1, _REWRITE_TOKENS))
         except ModelUnavailable as exc:
             self._failed(exc)
@@ -264,8 +270,7 @@ class GenerativeGenerator:
             yield self.extractive.compose([], language, retrieval, backend=self.name)
             return
         try:
-            self._available()
-            with self.queue.turn():
+            with self._turn():
                 reading = self._read(
                     question, language, retrieval, evidence, candidates, check, parts
                 )

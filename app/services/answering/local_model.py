@@ -197,7 +197,7 @@ class LocalModel:
 
     def _restore(self, prefix: list[int], state: bytes | memoryview) -> None:
         size = len(state)
-        if isinstance(state, memoryview):  # the prefix store's buffer, read in place
+        if isinstance(state, memoryview) and not state.readonly:  # the store's buffer, in place
             buffer = (ctypes.c_uint8 * size).from_buffer(state)
         else:
             buffer = (ctypes.c_uint8 * size).from_buffer_copy(state)

@@ -48,9 +48,11 @@ class ModelQueue:
         return self.waiting * self.turn_seconds
 
     @contextmanager
-    def turn(self, limit: float | None = None) -> Iterator[None]:
+    def turn(self, limit: float | None = None, *, timed: bool = True) -> Iterator[None]:
         """Hold the model for the block; QueueFull if the wait is, or turns out, longer than
-        `limit` seconds (default: the queue's limit; math.inf to wait whatever it takes)."""
+        `limit` seconds (default: the queue's limit; math.inf to wait whatever it takes).
+        A turn that is not `timed` leaves the estimate alone: the start-up warm-up's turns
+        take 50 ms each once read from disk, and would have the next questions expect none."""
         limit = self.limit if limit is None else limit
         with self._condition:
             expected = self.expected_wait()
@@ -70,8 +72,9 @@ class ModelQueue:
             yield
         finally:
             with self._condition:
-                took = time.monotonic() - started
-                self.turn_seconds += _SMOOTHING * (took - self.turn_seconds)
+                if timed:
+                    took = time.monotonic() - started
+                    self.turn_seconds += _SMOOTHING * (took - self.turn_seconds)
                 self._advance()
 
     def _abandon(self, ticket: int) -> None:

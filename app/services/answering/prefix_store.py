@@ -10,21 +10,26 @@ again (5 to 25 ms), rather than hold the five in a worker's memory (82 MB).
 
 A file is written whole or not at all (written aside, then renamed), and holds the sha256 of its
 bytes: a damaged file is ignored and the prefix evaluated again. Workers sharing the folder may
-write the same file at once; each rename is whole, and both wrote the same bytes.
+write the same file at once; each rename is whole, and both wrote the same bytes. A file that no
+start has read for STALE_DAYS (its prompt has since changed) is removed when another is saved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger("app")
 
 _DIGEST = 32  # bytes of sha256 before the state
+LARGEST = 1 << 30  # bytes: a 1.5B model's state after 920 tokens is 26 MB
+STALE_DAYS = 30
 
 
 class PrefixStore:
@@ -55,11 +60,17 @@ class PrefixStore:
         """The saved state after `tokens`, or None (never saved, unreadable or damaged): a view
         of the store's one reading buffer, valid until the next load (a fresh 26 MB buffer a
         load would stay in the worker's memory once freed). Its sha256 is checked the first
-        time a file is read (30 ms for 26 MB), and again if the file changes."""
+        time a file is read (30 ms for 26 MB), and again if the file changes; that first read
+        also marks the file as in use (its time), so that `save` does not prune it."""
         path = self.path(tokens)
+        if path not in self._checked:
+            with contextlib.suppress(OSError):  # a folder this worker may only read
+                os.utime(path)
         try:
             with path.open("rb") as file:
                 stat = os.fstat(file.fileno())
+                if stat.st_size > LARGEST:
+                    raise OSError(f"{stat.st_size} bytes is no prompt cache")
                 if len(self._buffer) < stat.st_size:
                     self._buffer = bytearray(stat.st_size)
                 view = memoryview(self._buffer)[: stat.st_size]
@@ -67,8 +78,10 @@ class PrefixStore:
         except OSError:
             return None
         state, digest = view[_DIGEST:read], view[:_DIGEST]
+        if read != stat.st_size or not state:
+            return None
         if self._checked.get(path) != (stat.st_size, stat.st_mtime_ns):
-            if read != stat.st_size or not state or hashlib.sha256(state).digest() != digest:
+            if hashlib.sha256(state).digest() != digest:
                 log.warning("ignoring a damaged prompt cache file: %s", path)
                 return None
             self._checked[path] = (stat.st_size, stat.st_mtime_ns)
@@ -76,7 +89,8 @@ class PrefixStore:
 
     def save(self, tokens: Sequence[int], state: bytes) -> bool:
         """Keep `state` (for the next call and the next start); False if the folder cannot be
-        written, which is reported once."""
+        written, which is reported once. Files no start has read for STALE_DAYS (a prompt
+        since changed, another model) and leftovers of a killed writer are removed."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
@@ -84,12 +98,24 @@ class PrefixStore:
             return self._cannot_write(exc)
         try:
             with os.fdopen(handle, "wb") as file:
+                os.fchmod(file.fileno(), 0o644)  # workers may run as other users
                 file.write(hashlib.sha256(state).digest() + state)
             os.replace(temporary, self.path(tokens))
         except OSError as exc:
             Path(temporary).unlink(missing_ok=True)
             return self._cannot_write(exc)
+        self._prune()
         return True
+
+    def _prune(self) -> None:
+        now = time.time()
+        for path in self.folder.iterdir():
+            days = {".kv": STALE_DAYS, ".tmp": 1}.get(path.suffix)
+            try:
+                if days is not None and now - path.stat().st_mtime > days * 86_400:
+                    path.unlink()
+            except OSError:
+                pass  # another worker removed it, or it is not ours to remove
 
     def _cannot_write(self, exc: OSError) -> bool:
         if not self._warned:
