@@ -502,6 +502,14 @@ def test_a_question_asked_again_is_answered_without_the_model(reader: TestClient
     assert first["backend"] == "local" and not first["fallback"], first
 
 
+def test_an_english_answer_keeps_the_date_s_next(reader: TestClient) -> None:
+    """« Le mandat ... débutera en janvier prochain »: the model writes "in January", and the
+    answer says "next January" (`relative_dates.py`)."""
+    body = ask(reader, "When does the newly elected president's term begin?")
+    assert not body["abstained"] and "janvier prochain" in cited(body), body
+    assert re.search(r"\bnext January\b", body["answer"]), body["answer"]
+
+
 CHATTERJI = (
     "Which former senior economist from Barack Obama's Council of Economic Advisers "
     "now works for OpenAI?"

@@ -64,6 +64,7 @@ from app.services.answering.extractive import ExtractiveGenerator, Scored, quota
 from app.services.answering.generator import Answer, Citation, ModelState
 from app.services.answering.memo import ANSWER_ENTRIES
 from app.services.answering.model_queue import ModelQueue, QueueFull
+from app.services.answering.relative_dates import restore_relative_dates
 from app.services.answering.support import (
     MARKERS,
     copies_a_phrase,
@@ -560,7 +561,8 @@ class GenerativeGenerator:
         need not be restated ("Quimperlé", which the reader has just written), and a name the
         translation writes in English counts ("Chris Lehane is an avocat à la Maison Blanche
         under Bill Clinton" gives way to "Chris Lehane, former attorney at the White House
-        under Bill Clinton").
+        under Bill Clinton"). Either way, a date's "prochain" / "dernier" that the English left
+        out is put back (`relative_dates.py`).
 
         Why: this model shortens as it rewrites, and drops the fact asked for. On the 54 French
         questions of `eval/questions.jsonl`, its own words stated the fact for 0.73 of the
@@ -577,10 +579,11 @@ class GenerativeGenerator:
         given, embed = (question, self.embedder.embed) if french else ("", None)
         if translated is not None and keeps_facts(checked.text, translated, given, embed):
             return translated
-        if len(MARKERS.sub("", checked.text).split()) <= BARE_ANSWER_WORDS:
+        own = restore_relative_dates(" ".join(cited), checked.text)  # "for all of next year"
+        if len(MARKERS.sub("", own).split()) <= BARE_ANSWER_WORDS:
             # "Andrew Yang [1]." reads as an answer with a lead-in: "According to the articles:"
-            return f"{load_prompt('translate', 'en')['lead_in']} {checked.text}"
-        return checked.text
+            return f"{load_prompt('translate', 'en')['lead_in']} {own}"
+        return own
 
     def translated(self, answer: Answer, question: str) -> Answer | None:
         """An extractive answer to an English question with its French sentences translated
@@ -614,6 +617,7 @@ class GenerativeGenerator:
             written = "".join(self.chat.stream(messages, fixed, budget))
             translation = " ".join(written.strip().split("\n")[0].split()).lstrip("-–•* ")
             translation = _SPACED_INITIALS.sub(r"\1.", translation)  # "U. S." reads "U.S."
+            translation = restore_relative_dates(source, translation)  # "last June"
             if detect_language(translation) != "en":
                 return None  # the sentence echoed, or half translated
             shown = Evidence([citation.sentence], [citation.chunk])
