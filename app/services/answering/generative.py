@@ -187,7 +187,7 @@ class GenerativeGenerator:
 
     def warm(self) -> None:
         """Have a model in this process evaluate each job's rules and examples once, before the
-        first question: about 39 s for the five jobs on two cores here the first time, a second
+        first question: about 39 s for the five jobs on two cores here the first time, 0.1 s
         once they are kept on disk (`prefix_store.py`). A turn per job, so that a question asked
         meanwhile waits for one job's rules at most, then evaluates the ones it needs itself."""
         warm = getattr(self.chat, "warm", None)
